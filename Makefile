@@ -1,0 +1,70 @@
+# mote — build, test, sanitize.
+#   make            libmote.a and the mote binary (in build/)
+#   make test       every test; last line "N passed, N failed, N skipped"
+#   make sanitize   the same tests built with -fsanitize=address,undefined
+#   make fuzz       build the libFuzzer targets (clang) and run each briefly
+#   make check      test, fuzz briefly, sanitize: what CI runs
+# Sources and tests are discovered: src/**/*.c go into libmote.a,
+# tools/mote/*.c into mote, tests/test_*.c each into a test binary.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wvla
+CPPFLAGS_ALL := -Iinclude -Isrc $(CPPFLAGS)
+CFLAGS_ALL   := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := -lm -lpthread
+
+LIB_SRC   := $(shell find src -name '*.c' | sort)
+TOOL_SRC  := $(wildcard tools/mote/*.c)
+TEST_SRC  := $(wildcard tests/test_*.c)
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test sanitize fuzz check bench clean
+all: $(BUILD)/libmote.a $(BUILD)/mote
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libmote.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mote: $(TOOL_OBJ) $(BUILD)/libmote.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libmote.a $(LDLIBS)
+
+# Test binaries may #include a src/*.c file to reach internals.
+$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libmote.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Itests $(CFLAGS_ALL) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libmote.a $(LDLIBS)
+
+test: all $(TEST_BIN)
+	@sh tests/run.sh $(BUILD)
+
+sanitize:
+	@$(MAKE) --no-print-directory test BUILD=build/asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined"
+
+fuzz:
+	@sh fuzz/run.sh
+
+# What CI runs (the README's test command): the tests, a short fuzzing run
+# of every parser, then the tests again under ASan/UBSan.
+check:
+	@$(MAKE) --no-print-directory test
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-20} $(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory sanitize
+
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)

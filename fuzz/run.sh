@@ -1,0 +1,79 @@
+#!/bin/sh
+# fuzz/run.sh — build every fuzz/fuzz_NAME.c as a libFuzzer target and run
+# each for FUZZ_SECONDS (default 60) seconds. What `make fuzz` runs.
+#
+# Build: the library sources (src/**/*.c) are compiled once with
+# -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/libmote_fuzz.a,
+# and each target is linked against it with -fsanitize=fuzzer (clang; set
+# FUZZ_CC to choose another). Corpus: build/fuzz/corpus_NAME, kept between
+# runs, seeded with small valid files (see seed_NAME below), and the
+# dictionary fuzz/NAME.dict where there is one. A crash, leak, sanitizer
+# report, timeout or out-of-memory leaves build/fuzz/NAME-crash-* (or
+# leak-, timeout-, oom-) and makes this script exit non-zero; the last
+# lines of the log (build/fuzz/NAME.log) are printed.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_CC=${FUZZ_CC:-clang}
+OUT=build/fuzz
+FLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
+  echo "fuzz: $FUZZ_CC not found (install clang and libclang-rt-dev)"; exit 1
+fi
+mkdir -p "$OUT/obj" || exit 1
+
+# The library, instrumented. An archive, so that a target links only the
+# objects it needs.
+objs=""
+for src in $(find src -name '*.c' | sort); do
+  obj="$OUT/obj/$(echo "$src" | tr / _).o"
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src include -name '*.h' -newer "$obj" 2>/dev/null | head -1)" ]; then
+    $FUZZ_CC $FLAGS -fsanitize=fuzzer-no-link,address,undefined -c "$src" -o "$obj" || { echo "fuzz: cannot compile $src"; exit 1; }
+  fi
+  objs="$objs $obj"
+done
+rm -f "$OUT/libmote_fuzz.a"
+ar rcs "$OUT/libmote_fuzz.a" $objs || exit 1
+
+# Seeds for fuzz_gguf: the valid files test_gguf writes (every value type,
+# nested arrays, tensors, custom alignment), the header of stories260K (its
+# metadata without the tensor data), and the smallest valid GGUF.
+seed_gguf() {
+  dir=$1
+  if [ ! -d build/gguf-seeds ] && [ -x build/tests/test_gguf ]; then
+    MOTE_BUILD=build build/tests/test_gguf >/dev/null 2>&1
+  fi
+  for f in build/gguf-seeds/*.gguf; do
+    [ -f "$f" ] && [ "$(wc -c <"$f")" -lt 100000 ] && cp "$f" "$dir/"
+  done
+  m=${MOTE_SHARED:-../shared}/assets/models/stories260K.gguf
+  [ -f "$m" ] && head -c 14176 "$m" >"$dir/stories260K-header.gguf"
+  # "GGUF", version 3, 0 tensors, 0 key/values.
+  printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' >"$dir/empty.gguf"
+}
+
+status=0
+for target in fuzz/fuzz_*.c; do
+  [ -f "$target" ] || continue
+  name=$(basename "$target" .c)
+  name=${name#fuzz_}
+  bin="$OUT/fuzz_$name"
+  $FUZZ_CC $FLAGS -fsanitize=fuzzer,address,undefined "$target" "$OUT/libmote_fuzz.a" -lm -lpthread -o "$bin" \
+    || { echo "fuzz: cannot build $target"; status=1; continue; }
+  corpus="$OUT/corpus_$name"
+  mkdir -p "$corpus"
+  if command -v "seed_$name" >/dev/null 2>&1 && [ -z "$(ls "$corpus")" ]; then "seed_$name" "$corpus"; fi
+  dict=""
+  [ -f "fuzz/$name.dict" ] && dict="-dict=fuzz/$name.dict"
+  echo "fuzz: $name for ${FUZZ_SECONDS}s (corpus $corpus: $(ls "$corpus" | wc -l) files)"
+  if "$bin" $dict -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix="$OUT/$name-" -print_final_stats=1 "$corpus" >"$OUT/$name.log" 2>&1; then
+    echo "fuzz: $name ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/$name.log" | grep -o '[0-9]*$') runs)"
+  else
+    echo "fuzz: $name FAILED — see $OUT/$name.log and $OUT/$name-*"
+    tail -n 40 "$OUT/$name.log"
+    status=1
+  fi
+done
+exit $status

@@ -1,0 +1,42 @@
+/* kernels.h — the compute kernels the model layer calls: matrix-vector
+ * product over any weight type, RMSNorm, softmax, SiLU, and row lookup.
+ *
+ * This build dispatches to the scalar reference kernels of the type table
+ * (src/tensor/). The SIMD kernels and threading of the speed work plug in
+ * behind these same functions, so callers do not change.
+ */
+#ifndef MOTE_KERNELS_H
+#define MOTE_KERNELS_H
+
+#include "../tensor/types.h"
+
+/* A 2-D weight matrix as stored in GGUF: n_rows rows of n_cols elements of
+ * `type`, each row row_bytes long, contiguous. Points into the mmap. */
+typedef struct mote_matrix {
+    const void *data;
+    uint32_t type;
+    int64_t n_cols; /* ne[0]: the input dimension */
+    int64_t n_rows; /* ne[1]: the output dimension */
+    size_t row_bytes;
+} mote_matrix;
+
+/* Bytes of scratch mote__matvec needs for an input of n_cols elements of a
+ * matrix of this type (the activation quantized to the type's vec_dot_type).
+ * 0 when the type computes directly on f32. */
+size_t mote__matvec_scratch_bytes(uint32_t type, int64_t n_cols);
+
+/* y (n_rows) = W (n_rows, n_cols) @ x (n_cols). scratch: at least
+ * mote__matvec_scratch_bytes bytes, 32-byte aligned. The weight type must
+ * have kernels (checked when the model loads). */
+void mote__matvec(const mote_matrix *w, const float *x, float *y, void *scratch);
+
+/* Row r of W dequantized to f32 (n_cols floats). */
+void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out);
+
+/* out (n) = x / rms(x) * weight, rms over n with eps. out may alias x. */
+void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
+
+/* In-place softmax over x (n). */
+void mote__softmax(float *x, int64_t n);
+
+#endif /* MOTE_KERNELS_H */

@@ -1,0 +1,300 @@
+/* test_model.c — the Llama forward pass on the real stories260K model
+ * against the reference run's golden values, the context's contracts
+ * (ranges, no allocation while decoding), and the sampler. */
+#include "mote.h"
+#include "test.h"
+
+static char g_model_path[4200];
+
+static mote_model *load_stories(void) {
+    const char *assets = t_assets();
+    if (!assets) return NULL;
+    snprintf(g_model_path, sizeof g_model_path, "%s/models/stories260K.gguf", assets);
+    mote_model *m = NULL;
+    mote_error err = {0};
+    if (mote_model_load(g_model_path, &m, &err) != MOTE_OK) {
+        fprintf(stderr, "load failed: %s\n", err.msg);
+        return NULL;
+    }
+    return m;
+}
+
+/* Read "pos0 logits[0..5]= a b c d e sum=S" and "GREEDY_FROM_BOS_64: ids". */
+static int read_golden(float first5[5], double *sum, int greedy[64]) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/models/stories260K.golden-ids.txt", t_assets());
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[4096];
+    int got = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "pos0 logits[0..5]= %f %f %f %f %f sum=%lf", &first5[0], &first5[1],
+                   &first5[2], &first5[3], &first5[4], sum) == 6)
+            got |= 1;
+        if (!strncmp(line, "GREEDY_FROM_BOS_64:", 19)) {
+            char *p = line + 19;
+            int n = 0, off;
+            while (n < 64 && sscanf(p, "%d%n", &greedy[n], &off) == 1) { p += off; n++; }
+            if (n == 64) got |= 2;
+        }
+    }
+    fclose(f);
+    return got == 3;
+}
+
+/* BOS logits within 1e-4 of the reference run (each of the first five; the
+ * sum of 512 within 512 * 1e-4). */
+static void test_bos_logits_golden(void) {
+    mote_model *m = load_stories();
+    if (!m) T_SKIP("../shared/assets/models/stories260K.gguf is absent");
+    float want[5];
+    double want_sum;
+    int greedy[64];
+    T_REQUIRE(read_golden(want, &want_sum, greedy), "cannot parse the golden file");
+    mote_ctx *c;
+    mote_error err = {0};
+    T_REQUIRE(mote_ctx_new(m, NULL, &c, &err) == MOTE_OK, "%s", err.msg);
+    int32_t bos = 1;
+    T_REQUIRE(mote_ctx_decode(c, &bos, 1, NULL, &err) == MOTE_OK, "%s", err.msg);
+    const float *l = mote_ctx_logits(c);
+    for (int i = 0; i < 5; i++)
+        T_CHECK(fabsf(l[i] - want[i]) <= 1e-4f, "logit %d: %.6f, want %.6f", i, l[i], want[i]);
+    double sum = 0;
+    for (int i = 0; i < 512; i++) sum += l[i];
+    T_CHECK(fabs(sum - want_sum) <= 512 * 1e-4, "sum %.6f, want %.6f", sum, want_sum);
+    mote_ctx_free(c);
+    mote_model_free(m);
+}
+
+/* Greedy decoding from BOS gives the reference run's 64 ids, through the
+ * library API (the CLI test checks the 256-token text). */
+static void test_greedy_64_golden(void) {
+    mote_model *m = load_stories();
+    if (!m) T_SKIP("../shared/assets/models/stories260K.gguf is absent");
+    float want[5];
+    double want_sum;
+    int greedy[64];
+    T_REQUIRE(read_golden(want, &want_sum, greedy), "cannot parse the golden file");
+    mote_ctx *c;
+    mote_sampler *s;
+    mote_error err = {0};
+    mote_sampler_params sp = mote_sampler_default_params();
+    sp.temperature = 0;
+    T_REQUIRE(mote_ctx_new(m, NULL, &c, &err) == MOTE_OK, "%s", err.msg);
+    T_REQUIRE(mote_sampler_new(&sp, 512, &s, &err) == MOTE_OK, "%s", err.msg);
+    int32_t tok = 1;
+    for (int i = 0; i < 64; i++) {
+        T_REQUIRE(mote_ctx_decode(c, &tok, 1, NULL, &err) == MOTE_OK, "%s", err.msg);
+        tok = mote_sampler_sample(s, mote_ctx_logits(c));
+        T_CHECK(tok == greedy[i], "token %d: got %d, want %d", i, tok, greedy[i]);
+        if (tok != greedy[i]) break;
+    }
+    mote_sampler_free(s);
+    mote_ctx_free(c);
+    mote_model_free(m);
+}
+
+/* Decoding several tokens at once gives the same logits rows as one by one. */
+static void test_decode_batch_rows(void) {
+    mote_model *m = load_stories();
+    if (!m) T_SKIP("stories260K.gguf is absent");
+    mote_ctx *a, *b;
+    mote_error err = {0};
+    T_REQUIRE(mote_ctx_new(m, NULL, &a, &err) == MOTE_OK && mote_ctx_new(m, NULL, &b, &err) == MOTE_OK, "%s", err.msg);
+    int32_t toks[4] = {1, 403, 407, 261};
+    static float rows[4 * 512];
+    T_REQUIRE(mote_ctx_decode(a, toks, 4, rows, &err) == MOTE_OK, "%s", err.msg);
+    for (int i = 0; i < 4; i++) {
+        T_REQUIRE(mote_ctx_decode(b, &toks[i], 1, NULL, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(memcmp(rows + i * 512, mote_ctx_logits(b), 512 * sizeof(float)) == 0, "row %d differs", i);
+    }
+    T_CHECK(mote_ctx_n_past(a) == 4, "n_past %d", mote_ctx_n_past(a));
+    mote_ctx_reset(a);
+    T_CHECK(mote_ctx_n_past(a) == 0, "reset");
+    mote_ctx_free(a);
+    mote_ctx_free(b);
+    mote_model_free(m);
+}
+
+/* A prompt longer than the context and an out-of-range id are errors. */
+static void test_decode_range_errors(void) {
+    mote_model *m = load_stories();
+    if (!m) T_SKIP("stories260K.gguf is absent");
+    mote_ctx *c;
+    mote_error err = {0};
+    mote_ctx_params p = mote_ctx_default_params();
+    p.n_ctx = 4;
+    T_REQUIRE(mote_ctx_new(m, &p, &c, &err) == MOTE_OK, "%s", err.msg);
+    int32_t toks[5] = {1, 2, 3, 4, 5};
+    T_CHECK(mote_ctx_decode(c, toks, 5, NULL, &err) == MOTE_ERR_RANGE, "5 tokens in a context of 4");
+    T_CHECK(strstr(err.msg, "context") != NULL, "message: %s", err.msg);
+    T_CHECK(mote_ctx_n_past(c) == 0, "nothing evaluated on error");
+    int32_t bad = 512;
+    T_CHECK(mote_ctx_decode(c, &bad, 1, NULL, &err) == MOTE_ERR_INVALID_ARG, "id 512 of 512");
+    bad = -1;
+    T_CHECK(mote_ctx_decode(c, &bad, 1, NULL, &err) == MOTE_ERR_INVALID_ARG, "id -1");
+    T_CHECK(mote_ctx_decode(c, toks, 4, NULL, &err) == MOTE_OK, "4 fit: %s", err.msg);
+    T_CHECK(mote_ctx_decode(c, toks, 1, NULL, &err) == MOTE_ERR_RANGE, "a 5th does not");
+    mote_ctx_free(c);
+    mote_model_free(m);
+}
+
+/* ---- no allocation while decoding: count through the allocator hook ---- */
+static long g_allocs;
+static void *count_malloc(size_t n, void *u) { (void)u; g_allocs++; return malloc(n); }
+static void *count_realloc(void *p, size_t n, void *u) { (void)u; g_allocs++; return realloc(p, n); }
+static void count_free(void *p, void *u) { (void)u; free(p); }
+
+static void test_decode_allocates_nothing(void) {
+    mote_allocator a = {count_malloc, count_realloc, count_free, NULL};
+    mote_set_allocator(&a);
+    mote_model *m = load_stories();
+    if (!m) { mote_set_allocator(NULL); T_SKIP("stories260K.gguf is absent"); }
+    T_CHECK(g_allocs > 0, "loading went through the hook");
+    mote_ctx *c;
+    mote_sampler *s;
+    mote_error err = {0};
+    T_REQUIRE(mote_ctx_new(m, NULL, &c, &err) == MOTE_OK, "%s", err.msg);
+    mote_sampler_params sp = mote_sampler_default_params();
+    sp.repeat_penalty = 1.1f;
+    T_REQUIRE(mote_sampler_new(&sp, 512, &s, &err) == MOTE_OK, "%s", err.msg);
+    long before = g_allocs;
+    int32_t tok = 1;
+    for (int i = 0; i < 32; i++) {
+        T_REQUIRE(mote_ctx_decode(c, &tok, 1, NULL, &err) == MOTE_OK, "%s", err.msg);
+        tok = mote_sampler_sample(s, mote_ctx_logits(c));
+        mote_sampler_accept(s, tok);
+    }
+    T_CHECK(g_allocs == before, "%ld allocations during 32 decode+sample steps", g_allocs - before);
+    mote_sampler_free(s);
+    mote_ctx_free(c);
+    mote_model_free(m);
+    mote_set_allocator(NULL);
+}
+
+/* ---- sampler ---- */
+
+static void test_sampler_greedy_and_seed(void) {
+    float logits[6] = {0.1f, 2.0f, 1.9f, -1.0f, 2.0f, 0.0f};
+    mote_sampler *s;
+    mote_sampler_params p = mote_sampler_default_params();
+    p.temperature = 0;
+    T_REQUIRE(mote_sampler_new(&p, 6, &s, NULL) == MOTE_OK, "new");
+    T_CHECK(mote_sampler_sample(s, logits) == 1, "greedy takes the first maximum");
+    mote_sampler_free(s);
+
+    /* Same seed, same draws; another seed, another sequence. */
+    p = mote_sampler_default_params();
+    p.temperature = 1.0f;
+    p.top_k = 0; p.top_p = 1.0f; p.min_p = 0.0f;
+    int seq[3][64];
+    uint64_t seeds[3] = {42, 42, 43};
+    for (int r = 0; r < 3; r++) {
+        p.seed = seeds[r];
+        T_REQUIRE(mote_sampler_new(&p, 6, &s, NULL) == MOTE_OK, "new");
+        for (int i = 0; i < 64; i++) seq[r][i] = mote_sampler_sample(s, logits);
+        mote_sampler_free(s);
+    }
+    T_CHECK(memcmp(seq[0], seq[1], sizeof seq[0]) == 0, "same seed differs");
+    T_CHECK(memcmp(seq[0], seq[2], sizeof seq[0]) != 0, "different seeds agree on 64 draws");
+}
+
+/* At temperature 1 with no truncation, draw frequencies follow softmax:
+ * each within 5 standard deviations of its expectation over 40000 draws. */
+static void test_sampler_distribution(void) {
+    float logits[4] = {0.0f, 1.0f, 2.0f, -0.5f};
+    double z = 0, pr[4];
+    for (int i = 0; i < 4; i++) z += exp(logits[i]);
+    for (int i = 0; i < 4; i++) pr[i] = exp(logits[i]) / z;
+    mote_sampler_params p = mote_sampler_default_params();
+    p.temperature = 1.0f; p.top_k = 0; p.top_p = 1.0f; p.min_p = 0.0f; p.seed = 7;
+    mote_sampler *s;
+    T_REQUIRE(mote_sampler_new(&p, 4, &s, NULL) == MOTE_OK, "new");
+    const int N = 40000;
+    int cnt[4] = {0};
+    for (int i = 0; i < N; i++) cnt[mote_sampler_sample(s, logits)]++;
+    for (int i = 0; i < 4; i++) {
+        double sd = sqrt(N * pr[i] * (1 - pr[i]));
+        T_CHECK(fabs(cnt[i] - N * pr[i]) < 5 * sd, "token %d: %d draws, expected %.0f", i, cnt[i], N * pr[i]);
+    }
+    mote_sampler_free(s);
+}
+
+/* top-k 2 never draws outside the top two; min-p 0.5 keeps only tokens
+ * with at least half the top probability; top-p keeps the smallest prefix. */
+static void test_sampler_truncation(void) {
+    float logits[5] = {3.0f, 2.9f, 1.0f, 0.5f, 2.5f};
+    mote_sampler_params p = mote_sampler_default_params();
+    p.temperature = 1.5f; p.top_k = 2; p.top_p = 1.0f; p.min_p = 0.0f; p.seed = 1;
+    mote_sampler *s;
+    T_REQUIRE(mote_sampler_new(&p, 5, &s, NULL) == MOTE_OK, "new");
+    int seen[5] = {0};
+    for (int i = 0; i < 2000; i++) seen[mote_sampler_sample(s, logits)]++;
+    T_CHECK(seen[0] && seen[1] && !seen[2] && !seen[3] && !seen[4], "top-k 2: %d %d %d %d %d", seen[0], seen[1], seen[2], seen[3], seen[4]);
+    mote_sampler_free(s);
+
+    /* probabilities at T=1 relative to the top: 1, e^-0.1=.905, e^-2, e^-2.5, e^-0.5=.607 */
+    p.top_k = 0; p.min_p = 0.62f;
+    T_REQUIRE(mote_sampler_new(&p, 5, &s, NULL) == MOTE_OK, "new");
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < 2000; i++) seen[mote_sampler_sample(s, logits)]++;
+    T_CHECK(seen[0] && seen[1] && !seen[2] && !seen[3] && !seen[4], "min-p: %d %d %d %d %d", seen[0], seen[1], seen[2], seen[3], seen[4]);
+    mote_sampler_free(s);
+
+    /* softmax at T=1: .366 .332 .050 .030 .222 (sorted: 0, 1, 4, 2, 3);
+     * top-p 0.9 keeps 0, 1, 4 (cumulative .920; 0 and 1 alone are .698). */
+    p.min_p = 0.0f; p.top_p = 0.9f;
+    T_REQUIRE(mote_sampler_new(&p, 5, &s, NULL) == MOTE_OK, "new");
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < 4000; i++) seen[mote_sampler_sample(s, logits)]++;
+    T_CHECK(seen[0] && seen[1] && seen[4] && !seen[2] && !seen[3], "top-p: %d %d %d %d %d", seen[0], seen[1], seen[2], seen[3], seen[4]);
+    mote_sampler_free(s);
+}
+
+/* The repetition penalty turns the greedy choice away from a recent token. */
+static void test_sampler_repeat_penalty(void) {
+    float logits[3] = {2.0f, 1.5f, -1.0f};
+    mote_sampler_params p = mote_sampler_default_params();
+    p.temperature = 0; p.repeat_penalty = 1.5f; p.repeat_last_n = 2;
+    mote_sampler *s;
+    T_REQUIRE(mote_sampler_new(&p, 3, &s, NULL) == MOTE_OK, "new");
+    T_CHECK(mote_sampler_sample(s, logits) == 0, "no history");
+    mote_sampler_accept(s, 0);
+    T_CHECK(mote_sampler_sample(s, logits) == 1, "2.0/1.5 < 1.5");
+    mote_sampler_accept(s, 1);
+    mote_sampler_accept(s, 1); /* token 0 leaves the window of 2 */
+    T_CHECK(mote_sampler_sample(s, logits) == 0, "window of 2");
+    mote_sampler_free(s);
+    mote_error err = {0};
+    p.top_p = 0.0f;
+    T_CHECK(mote_sampler_new(&p, 3, &s, &err) == MOTE_ERR_INVALID_ARG, "top-p 0 rejected");
+}
+
+/* Loading errors: a missing file, and a vocab-only file as a model. */
+static void test_load_errors(void) {
+    mote_model *m = NULL;
+    mote_error err = {0};
+    T_CHECK(mote_model_load("/nonexistent/x.gguf", &m, &err) == MOTE_ERR_IO && m == NULL, "missing file");
+    T_CHECK(strstr(err.msg, "/nonexistent/x.gguf") != NULL, "message names the file: %s", err.msg);
+    const char *assets = t_assets();
+    if (!assets) return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-llama-spm.gguf", assets);
+    mote_status s = mote_model_load(path, &m, &err);
+    T_CHECK(s != MOTE_OK && m == NULL, "a vocab-only file is not a model");
+    T_CHECK(strstr(err.msg, "token_embd") || strstr(err.msg, "missing"), "message: %s", err.msg);
+}
+
+int main(void) {
+    T_RUN(test_bos_logits_golden);
+    T_RUN(test_greedy_64_golden);
+    T_RUN(test_decode_batch_rows);
+    T_RUN(test_decode_range_errors);
+    T_RUN(test_decode_allocates_nothing);
+    T_RUN(test_sampler_greedy_and_seed);
+    T_RUN(test_sampler_distribution);
+    T_RUN(test_sampler_truncation);
+    T_RUN(test_sampler_repeat_penalty);
+    T_RUN(test_load_errors);
+    return t_exit();
+}

@@ -1,0 +1,34 @@
+/* main.c — the mote command line: dispatches to a subcommand. The only
+ * place (with the subcommands it calls) that exits. */
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+static const char *usage =
+    "mote — run and shrink small language models on a CPU\n"
+    "\n"
+    "usage: mote <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run        generate text from a GGUF model\n"
+    "  info       print a GGUF file's metadata and tensors\n"
+    "  tokenize   print the token ids of a text\n"
+    "\n"
+    "'mote <command> --help' describes a command's options.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("mote %s\n", mote_version());
+        return 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    fprintf(stderr, "mote: unknown command '%s' (see 'mote --help')\n", cmd);
+    return 2;
+}
