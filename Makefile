@@ -14,7 +14,22 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wvla
 CPPFLAGS_ALL := -Iinclude -Isrc $(CPPFLAGS)
 CFLAGS_ALL   := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  := -lm -lpthread
+# The core needs libc, libm and pthreads only; PCRE2 (Unicode pre-tokenizer
+# regexes), utf8proc (BERT normalization) and jansson (tokenizer.json
+# import) are Debian-packaged libraries around it.
+LDLIBS  := -lm -lpthread -lpcre2-8 -lutf8proc -ljansson
+
+# SIMD kernels are compiled per instruction set and chosen at run time
+# (src/kernels/dispatch.c reads CPUID): only files under src/kernels/x86/ get
+# AVX2 flags, only files under src/kernels/arm/ get the dot-product
+# extension, so one binary runs on any CPU of its architecture.
+TARGET_ARCH_NAME := $(shell $(CC) -dumpmachine)
+ifneq (,$(findstring x86_64,$(TARGET_ARCH_NAME)))
+SIMD_X86 := -mavx2 -mfma -mf16c
+endif
+ifneq (,$(findstring aarch64,$(TARGET_ARCH_NAME)))
+SIMD_ARM := -march=armv8.2-a+dotprod+fp16
+endif
 
 LIB_SRC   := $(shell find src -name '*.c' | sort)
 TOOL_SRC  := $(wildcard tools/mote/*.c)
@@ -27,9 +42,11 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 .PHONY: all test sanitize fuzz check bench clean
 all: $(BUILD)/libmote.a $(BUILD)/mote
 
+$(BUILD)/src/kernels/x86/%.o: SIMD_FLAGS := $(SIMD_X86)
+$(BUILD)/src/kernels/arm/%.o: SIMD_FLAGS := $(SIMD_ARM)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(SIMD_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libmote.a: $(LIB_OBJ)
 	@rm -f $@

@@ -1,9 +1,39 @@
-/* dispatch.c — the kernel entry points of kernels.h, implemented over the
- * scalar reference kernels in the type table. Single-threaded; the SIMD and
- * threaded versions of the speed work replace the inner calls, not the
- * interface. Not here: the kernels themselves (src/tensor/quant_ref.c). */
+/* dispatch.c — the kernel entry points of kernels.h and the per-type kernel
+ * tables behind them, filled once from the scalar reference kernels and then
+ * overridden by the SIMD kernels the CPU supports. Not here: the kernels
+ * themselves (scalar reference in src/tensor/quant_ref.c). */
 #include "kernels.h"
 #include <math.h>
+#include <pthread.h>
+
+static mote_kernel_table g_tables[MOTE_TYPE_COUNT];
+static bool g_has_table[MOTE_TYPE_COUNT];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+/* Fill the table from the scalar reference kernels of the type table. The
+ * SIMD kernels (src/kernels/x86, src/kernels/arm) override entries here
+ * after a CPUID check. */
+static void tables_init(void) {
+    for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
+        const mote_type_traits *tr = mote__type_traits(t);
+        if (!tr || !tr->vec_dot_ref || !tr->dequantize_ref) continue;
+        const mote_type_traits *act = mote__type_traits(tr->vec_dot_type);
+        g_tables[t] = (mote_kernel_table){
+            .vec_dot = tr->vec_dot_ref,
+            .vec_dot_4 = NULL,
+            .quantize_act = tr->vec_dot_type == MOTE_TYPE_F32 ? NULL : act->quantize_ref,
+            .dequantize = tr->dequantize_ref,
+            .vec_dot_type = tr->vec_dot_type,
+            .isa = "scalar",
+        };
+        g_has_table[t] = true;
+    }
+}
+
+const mote_kernel_table *mote__kernels_for(uint32_t type) {
+    pthread_once(&g_once, tables_init);
+    return type < MOTE_TYPE_COUNT && g_has_table[type] ? &g_tables[type] : NULL;
+}
 
 size_t mote__matvec_scratch_bytes(uint32_t type, int64_t n_cols) {
     const mote_type_traits *t = mote__type_traits(type);
@@ -14,20 +44,20 @@ size_t mote__matvec_scratch_bytes(uint32_t type, int64_t n_cols) {
 }
 
 void mote__matvec(const mote_matrix *w, const float *x, float *y, void *scratch) {
-    const mote_type_traits *t = mote__type_traits(w->type);
+    const mote_kernel_table *k = mote__kernels_for(w->type);
     const void *xq = x;
-    if (t->vec_dot_type != MOTE_TYPE_F32) {
-        mote__type_traits(t->vec_dot_type)->quantize_ref(x, scratch, w->n_cols);
+    if (k->quantize_act) {
+        k->quantize_act(x, scratch, w->n_cols);
         xq = scratch;
     }
     const uint8_t *row = w->data;
     for (int64_t r = 0; r < w->n_rows; r++, row += w->row_bytes)
-        y[r] = t->vec_dot_ref(w->n_cols, row, xq);
+        y[r] = k->vec_dot(w->n_cols, row, xq);
 }
 
 void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out) {
-    const mote_type_traits *t = mote__type_traits(w->type);
-    t->dequantize_ref((const uint8_t *)w->data + (size_t)r * w->row_bytes, out, w->n_cols);
+    const mote_kernel_table *k = mote__kernels_for(w->type);
+    k->dequantize((const uint8_t *)w->data + (size_t)r * w->row_bytes, out, w->n_cols);
 }
 
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {

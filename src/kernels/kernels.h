@@ -20,6 +20,32 @@ typedef struct mote_matrix {
     size_t row_bytes;
 } mote_matrix;
 
+/* The kernels of one weight type, chosen once (first call) from what the CPU
+ * has: AVX2+FMA+F16C on x86-64, NEON+dotprod on aarch64, else the scalar
+ * reference of the type table. Every entry computes what the reference
+ * computes, within the tolerance tests/test_kernels.c names.
+ *   vec_dot(n, w_row, act)         one weight row . one activation row
+ *   vec_dot_4(n, w_row, act, stride, out[4])
+ *                                  one weight row against 4 activation rows
+ *                                  act, act+stride, ... (bytes): the tile of
+ *                                  the prompt matmul; NULL = use vec_dot
+ *   quantize_act(x, y, n)          f32 activations -> vec_dot_type (NULL when
+ *                                  vec_dot_type is f32)
+ *   dequantize(x, y, n)            weight row(s) -> f32 */
+typedef void (*mote_vec_dot4_fn)(int64_t n, const void *w, const void *act, size_t stride,
+                                 float out[4]);
+typedef struct mote_kernel_table {
+    mote_vec_dot_fn vec_dot;
+    mote_vec_dot4_fn vec_dot_4;
+    mote_quantize_fn quantize_act;
+    mote_dequantize_fn dequantize;
+    mote_type vec_dot_type;
+    const char *isa; /* "avx2", "neon", "scalar": what this type runs on */
+} mote_kernel_table;
+
+/* The kernel table for a weight type; NULL for a type without kernels. */
+const mote_kernel_table *mote__kernels_for(uint32_t type);
+
 /* Bytes of scratch mote__matvec needs for an input of n_cols elements of a
  * matrix of this type (the activation quantized to the type's vec_dot_type).
  * 0 when the type computes directly on f32. */
