@@ -178,6 +178,12 @@ int32_t mote_sampler_sample(mote_sampler *s, const float *logits);
 /* Tell the sampler a token was emitted (for the repetition penalty). */
 void mote_sampler_accept(mote_sampler *s, int32_t token);
 
+/* ---- tokenizer import (mote vocab import) -------------------------------- */
+
+/* ---- synthetic models (mote synth) --------------------------------------- */
+
+/* ---- measuring (mote bench) ---------------------------------------------- */
+
 /* ---- misc ------------------------------------------------------------------ */
 
 const char *mote_version(void);

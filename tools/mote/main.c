@@ -13,6 +13,9 @@ static const char *usage =
     "  run        generate text from a GGUF model\n"
     "  info       print a GGUF file's metadata and tensors\n"
     "  tokenize   print the token ids of a text\n"
+    "  vocab      import a Hugging Face tokenizer.json as a vocab GGUF\n"
+    "  synth      write a model with random weights in a real model's shape\n"
+    "  bench      measure prompt and generation speed against memory bandwidth\n"
     "\n"
     "'mote <command> --help' describes a command's options.\n";
 
@@ -29,6 +32,9 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "vocab")) return cmd_vocab(argc - 1, argv + 1);
+    if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "mote: unknown command '%s' (see 'mote --help')\n", cmd);
     return 2;
 }
