@@ -1,24 +1,28 @@
 /* dispatch.c — the kernel entry points of kernels.h and the per-type kernel
- * tables behind them, filled once from the scalar reference kernels and then
- * overridden by the SIMD kernels the CPU supports. Not here: the kernels
- * themselves (scalar reference in src/tensor/quant_ref.c). */
+ * tables behind them: one set of tables per instruction-set level (cpu.h),
+ * each filled from the scalar reference kernels and then overridden by that
+ * level's SIMD kernels. Not here: the kernels themselves (scalar reference in
+ * src/tensor/quant_ref.c, SIMD in src/kernels/x86 and src/kernels/arm). */
 #include "kernels.h"
+#include "simd.h"
 #include <math.h>
 #include <pthread.h>
 
-static mote_kernel_table g_tables[MOTE_TYPE_COUNT];
+static mote_kernel_table g_tables[MOTE_ISA_COUNT][MOTE_TYPE_COUNT];
 static bool g_has_table[MOTE_TYPE_COUNT];
+static mote_isa g_active;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-/* Fill the table from the scalar reference kernels of the type table. The
- * SIMD kernels (src/kernels/x86, src/kernels/arm) override entries here
- * after a CPUID check. */
+/* Fill every level's tables from the scalar reference kernels of the type
+ * table, then let each supported level override the entries it has SIMD
+ * kernels for (the CPU check is mote__isa_supported). Levels the CPU lacks
+ * keep the scalar tables, so any level can be asked for safely. */
 static void tables_init(void) {
     for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
         const mote_type_traits *tr = mote__type_traits(t);
         if (!tr || !tr->vec_dot_ref || !tr->dequantize_ref) continue;
         const mote_type_traits *act = mote__type_traits(tr->vec_dot_type);
-        g_tables[t] = (mote_kernel_table){
+        g_tables[MOTE_ISA_SCALAR][t] = (mote_kernel_table){
             .vec_dot = tr->vec_dot_ref,
             .vec_dot_4 = NULL,
             .quantize_act = tr->vec_dot_type == MOTE_TYPE_F32 ? NULL : act->quantize_ref,
@@ -28,11 +32,32 @@ static void tables_init(void) {
         };
         g_has_table[t] = true;
     }
+    for (int isa = 1; isa < MOTE_ISA_COUNT; isa++)
+        for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) g_tables[isa][t] = g_tables[0][t];
+#if defined(__x86_64__)
+    if (mote__isa_supported(MOTE_ISA_AVX2)) {
+        mote__kernels_fill_avx2_float(g_tables[MOTE_ISA_AVX2]);
+        mote__kernels_fill_avx2_quant(g_tables[MOTE_ISA_AVX2]);
+    }
+#endif
+#if defined(__aarch64__)
+    if (mote__isa_supported(MOTE_ISA_NEON)) {
+        mote__kernels_fill_neon_float(g_tables[MOTE_ISA_NEON]);
+        mote__kernels_fill_neon_quant(g_tables[MOTE_ISA_NEON]);
+    }
+#endif
+    g_active = mote__isa_active();
+}
+
+const mote_kernel_table *mote__kernels_for_isa(uint32_t type, mote_isa isa) {
+    pthread_once(&g_once, tables_init);
+    if (type >= MOTE_TYPE_COUNT || !g_has_table[type] || !mote__isa_supported(isa)) return NULL;
+    return &g_tables[isa][type];
 }
 
 const mote_kernel_table *mote__kernels_for(uint32_t type) {
     pthread_once(&g_once, tables_init);
-    return type < MOTE_TYPE_COUNT && g_has_table[type] ? &g_tables[type] : NULL;
+    return type < MOTE_TYPE_COUNT && g_has_table[type] ? &g_tables[g_active][type] : NULL;
 }
 
 size_t mote__matvec_scratch_bytes(uint32_t type, int64_t n_cols) {

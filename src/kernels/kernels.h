@@ -9,6 +9,7 @@
 #define MOTE_KERNELS_H
 
 #include "../tensor/types.h"
+#include "cpu.h"
 
 /* A 2-D weight matrix as stored in GGUF: n_rows rows of n_cols elements of
  * `type`, each row row_bytes long, contiguous. Points into the mmap. */
@@ -45,6 +46,13 @@ typedef struct mote_kernel_table {
 
 /* The kernel table for a weight type; NULL for a type without kernels. */
 const mote_kernel_table *mote__kernels_for(uint32_t type);
+
+/* The kernel table of a weight type at a given instruction-set level
+ * (cpu.h), whatever MOTE_ISA says: for tests and benchmarks that compare
+ * levels in one run. NULL for a type without kernels or a level this CPU
+ * or build does not support. Entries a level has no SIMD kernel for are
+ * the scalar ones (their `isa` says which). */
+const mote_kernel_table *mote__kernels_for_isa(uint32_t type, mote_isa isa);
 
 /* Bytes of scratch mote__matvec needs for an input of n_cols elements of a
  * matrix of this type (the activation quantized to the type's vec_dot_type).

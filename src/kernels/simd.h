@@ -1,0 +1,25 @@
+/* simd.h — the hooks by which each instruction-set folder of src/kernels
+ * puts its kernels into a kernel table. Internal to src/kernels (and the
+ * tests); callers use mote__kernels_for.
+ *
+ * Each fill function overrides the entries of `tables` (indexed by type id,
+ * MOTE_TYPE_COUNT long, already holding the scalar kernels) for which it
+ * has a kernel, and sets their `isa`. It must only be called when
+ * mote__isa_supported says the CPU runs that level; on another
+ * architecture the function does not exist (its file compiles to nothing).
+ */
+#ifndef MOTE_KERNELS_SIMD_H
+#define MOTE_KERNELS_SIMD_H
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+void mote__kernels_fill_avx2_float(mote_kernel_table *tables);  /* x86/float_avx2.c */
+void mote__kernels_fill_avx2_quant(mote_kernel_table *tables);  /* x86/quant_avx2.c */
+#endif
+#if defined(__aarch64__)
+void mote__kernels_fill_neon_float(mote_kernel_table *tables);  /* arm/float_neon.c */
+void mote__kernels_fill_neon_quant(mote_kernel_table *tables);  /* arm/quant_neon.c */
+#endif
+
+#endif /* MOTE_KERNELS_SIMD_H */

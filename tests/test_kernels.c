@@ -1,0 +1,435 @@
+/* test_kernels.c — the SIMD kernels of src/kernels (x86/ AVX2, arm/ NEON)
+ * against the scalar reference kernels of src/tensor/quant_ref.c, and the
+ * run-time choice of instruction set (src/kernels/cpu.c).
+ *
+ * Every level this CPU supports is tested in one run: the scalar table and
+ * each SIMD table come from mote__kernels_for_isa, whatever MOTE_ISA says.
+ * For each type with a SIMD kernel at that level:
+ *   - vec_dot and vec_dot_4 on random rows of awkward sizes (one block, odd
+ *     block counts, counts not a multiple of 8 blocks, float lengths not a
+ *     multiple of 8, one element), within the tolerance derived below;
+ *   - vec_dot and vec_dot_4 exactly equal to the reference when every scale
+ *     is 1 (all sums are integers below 2^24, so any order is exact: this
+ *     catches a wrong nibble order or bit that a tolerance could hide), on
+ *     raw random bytes (q8_0 weights of -128 included);
+ *   - vec_dot_4 with activation strides that are not the row size;
+ *   - quantize_act and dequantize: byte-identical to the reference,
+ *     including exact rounding ties (x * id = k + 1/2) and f16/bf16
+ *     specials.
+ *
+ * Tolerances (u = 2^-24, the f32 unit roundoff; S = sum_j |x_j * y_j| over
+ * the dequantized operands, plus 3 |m_b| sum|y_j| per block for q4_1/q5_1):
+ *   float types: the SIMD kernel fuses products into 8-lane accumulators
+ *     (chains of at most n/8 additions, plus the reduction and a scalar tail
+ *     of < 8), the reference rounds each product (f32 only) and sums in
+ *     double: |simd - ref| <= (n/8 + 16) u S.
+ *   block types: each block's integer dot is exact in both; the reference
+ *     adds nb = n/32 rounded block terms in sequence, the SIMD kernel adds
+ *     them over 8 lanes and 2 accumulators; with the m*s terms of q4_1/q5_1
+ *     at most two roundings per block each: |simd - ref| <= (2 nb + 16) u S.
+ *   A decoding error shows up as an error of order S, far above these.
+ */
+#include "test.h"
+#include "kernels/kernels.h"
+#include "tensor/types.h"
+#include <stdint.h>
+
+/* ---- helpers ---- */
+
+static uint64_t g_rng = 0x243F6A8885A308D3ull;
+static uint64_t rng_u64(void) { /* xorshift64* */
+    g_rng ^= g_rng >> 12;
+    g_rng ^= g_rng << 25;
+    g_rng ^= g_rng >> 27;
+    return g_rng * 2685821657736338717ull;
+}
+/* Uniform in [-1, 1). */
+static float rng_f(void) { return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0); }
+
+/* n floats: uniform in [-1, 1) times a per-32-block scale, with an offset
+ * on some blocks (so q4_1/q5_1 minima are not near zero). */
+static void fill_random(float *x, int64_t n) {
+    static const float scales[] = {1.0f, 0.01f, 50.0f, 3.0f, 1e-4f};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b = i / 32;
+        float s = scales[b % 5];
+        float off = (b % 3 == 2) ? 4.0f * s : 0.0f;
+        x[i] = rng_f() * s + off;
+    }
+}
+
+static const mote_type_traits *traits(uint32_t t) { return mote__type_traits(t); }
+
+static size_t row_bytes(uint32_t type, int64_t n) {
+    uint64_t b = 0;
+    if (!mote__type_row_bytes(type, (uint64_t)n, &b)) return 0;
+    return (size_t)b;
+}
+
+static bool is_block_type(uint32_t t) { return traits(t)->block_size == 32; }
+/* q4_1 and q5_1 carry a min m at byte 2 of the block. */
+static bool has_min(uint32_t t) { return t == MOTE_TYPE_Q4_1 || t == MOTE_TYPE_Q5_1; }
+
+static void put_f16(uint8_t *p, float v) {
+    mote_f16 h = mote__f32_to_f16(v);
+    memcpy(p, &h, 2);
+}
+static float get_f16(const uint8_t *p) {
+    mote_f16 h;
+    memcpy(&h, p, 2);
+    return mote__f16_to_f32(h);
+}
+
+/* The weight row (n elements of `type`) into w: from random floats through
+ * the reference quantizer, or (raw) random bytes with finite scales put in. */
+static void make_weights(uint32_t type, int64_t n, uint8_t *w, bool raw) {
+    const mote_type_traits *tr = traits(type);
+    float *x = malloc((size_t)n * sizeof(float));
+    fill_random(x, n);
+    tr->quantize_ref(x, w, n);
+    free(x);
+    if (!raw || !is_block_type(type)) return;
+    const int64_t nb = n / 32;
+    for (size_t i = 0; i < (size_t)nb * tr->type_size; i++) w[i] = (uint8_t)rng_u64();
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *blk = w + b * tr->type_size;
+        put_f16(blk, 0.001f + 0.05f * (rng_f() + 1.0f));
+        if (has_min(type)) put_f16(blk + 2, rng_f());
+    }
+}
+
+/* S of the tolerance (see the top comment) for weight row w (type) against
+ * activation row a (its vec_dot_type), from the reference dequantizers. */
+static double dot_scale(uint32_t type, int64_t n, const uint8_t *w, const uint8_t *a) {
+    const mote_type_traits *tr = traits(type), *ta = traits(tr->vec_dot_type);
+    float *xd = malloc((size_t)n * sizeof(float)), *yd = malloc((size_t)n * sizeof(float));
+    tr->dequantize_ref(w, xd, n);
+    ta->dequantize_ref(a, yd, n);
+    double s = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        double m = has_min(type) ? 3.0 * fabs(get_f16(w + (j / 32) * tr->type_size + 2)) : 0.0;
+        s += (fabs((double)xd[j]) + m) * fabs((double)yd[j]);
+    }
+    free(xd);
+    free(yd);
+    return s;
+}
+
+static double tolerance(uint32_t type, int64_t n, double S) {
+    const double u = 0x1p-24;
+    if (is_block_type(type)) return (2.0 * (double)(n / 32) + 16.0) * u * S;
+    return ((double)n / 8.0 + 16.0) * u * S;
+}
+
+/* ---- the level under test (set by main before each t_run_one) ---- */
+
+static mote_isa g_isa;
+static uint32_t g_type;
+
+static const mote_kernel_table *ref_table(void) {
+    return mote__kernels_for_isa(g_type, MOTE_ISA_SCALAR);
+}
+static const mote_kernel_table *simd_table(void) { return mote__kernels_for_isa(g_type, g_isa); }
+
+/* Lengths to try: whole blocks for block types, any count for floats. */
+static const int64_t g_block_counts[] = {1, 2, 3, 7, 9, 16, 31, 33, 128, 130};
+static const int64_t g_float_lens[] = {1, 7, 8, 9, 31, 32, 33, 100, 255, 1003, 4096, 4100};
+
+static int n_lengths(void) {
+    return is_block_type(g_type) ? (int)(sizeof g_block_counts / sizeof g_block_counts[0])
+                                 : (int)(sizeof g_float_lens / sizeof g_float_lens[0]);
+}
+static int64_t length_at(int i) {
+    return is_block_type(g_type) ? g_block_counts[i] * 32 : g_float_lens[i];
+}
+
+/* vec_dot and vec_dot_4 against the reference, within tolerance; random
+ * and raw weights; four activation rows at several strides. */
+static void test_vec_dot_random(void) {
+    const mote_kernel_table *ref = ref_table(), *simd = simd_table();
+    T_REQUIRE(ref && simd, "no kernel table");
+    const mote_type_traits *ta = traits(simd->vec_dot_type);
+    const size_t elem_align = simd->vec_dot_type == MOTE_TYPE_F32 ? 4 : 2;
+    for (int li = 0; li < n_lengths(); li++) {
+        const int64_t n = length_at(li);
+        const size_t wb = row_bytes(g_type, n), ab = row_bytes(simd->vec_dot_type, n);
+        T_REQUIRE(wb && ab, "row size of n=%lld", (long long)n);
+        /* strides: packed, +1 element, +3 elements, +a block and a bit */
+        const size_t strides[] = {ab, ab + elem_align, ab + 3 * elem_align, ab + 40};
+        uint8_t *w = malloc(wb), *act = malloc(4 * (ab + 40)), *tmp = malloc(ab);
+        float *x = malloc((size_t)n * sizeof(float));
+        for (int raw = 0; raw < 2; raw++) {
+            make_weights(g_type, n, w, raw);
+            for (int si = 0; si < 4; si++) {
+                const size_t stride = strides[si];
+                memset(act, 0xA5, 4 * (ab + 40));
+                for (int r = 0; r < 4; r++) {
+                    fill_random(x, n);
+                    ta->quantize_ref(x, tmp, n);
+                    memcpy(act + r * stride, tmp, ab);
+                }
+                float out4[4] = {NAN, NAN, NAN, NAN};
+                if (simd->vec_dot_4) simd->vec_dot_4(n, w, act, stride, out4);
+                for (int r = 0; r < 4; r++) {
+                    const uint8_t *a = act + r * stride;
+                    const double want = ref->vec_dot(n, w, a);
+                    const double tol = tolerance(g_type, n, dot_scale(g_type, n, w, a));
+                    if (r == 0) {
+                        const double got = simd->vec_dot(n, w, a);
+                        T_CHECK(fabs(got - want) <= tol,
+                                "vec_dot n=%lld raw=%d: %.9g vs reference %.9g (tolerance %.3g)",
+                                (long long)n, raw, got, want, tol);
+                    }
+                    if (simd->vec_dot_4)
+                        T_CHECK(fabs(out4[r] - want) <= tol,
+                                "vec_dot_4 n=%lld raw=%d stride=%zu row %d: %.9g vs reference "
+                                "%.9g (tolerance %.3g)",
+                                (long long)n, raw, stride, r, out4[r], want, tol);
+                }
+            }
+        }
+        free(w);
+        free(act);
+        free(tmp);
+        free(x);
+    }
+}
+
+/* Block types: every scale 1 (and m, s small integers), random quant bytes
+ * in weights and activations (activations kept in -127..127, as the
+ * quantizers write them): each result is an integer below 2^24 whatever the
+ * order of summation, so SIMD must equal the reference exactly. */
+static void test_vec_dot_exact(void) {
+    if (!is_block_type(g_type)) T_SKIP("float type: covered by the tolerance test");
+    const mote_kernel_table *ref = ref_table(), *simd = simd_table();
+    T_REQUIRE(ref && simd, "no kernel table");
+    const mote_type_traits *tw = traits(g_type), *ta = traits(simd->vec_dot_type);
+    const int64_t counts[] = {1, 3, 8, 13, 32};
+    for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+        const int64_t nb = counts[ci], n = nb * 32;
+        const size_t stride = nb * ta->type_size + 6;
+        uint8_t *w = malloc(nb * tw->type_size), *act = malloc(4 * stride);
+        for (size_t i = 0; i < nb * tw->type_size; i++) w[i] = (uint8_t)rng_u64();
+        for (size_t i = 0; i < 4 * stride; i++) {
+            int8_t v = (int8_t)rng_u64();
+            act[i] = (uint8_t)(v == -128 ? 127 : v);
+        }
+        for (int64_t b = 0; b < nb; b++) {
+            put_f16(w + b * tw->type_size, 1.0f);
+            if (has_min(g_type)) put_f16(w + b * tw->type_size + 2, (float)(rng_u64() % 7) - 3.0f);
+            for (int r = 0; r < 4; r++) {
+                uint8_t *ab = act + r * stride + b * ta->type_size;
+                put_f16(ab, 1.0f);
+                if (simd->vec_dot_type == MOTE_TYPE_Q8_1)
+                    put_f16(ab + 2, (float)(rng_u64() % 2001) - 1000.0f);
+            }
+        }
+        float out4[4] = {NAN, NAN, NAN, NAN};
+        if (simd->vec_dot_4) simd->vec_dot_4(n, w, act, stride, out4);
+        for (int r = 0; r < 4; r++) {
+            const float want = ref->vec_dot(n, w, act + r * stride);
+            const float got = simd->vec_dot(n, w, act + r * stride);
+            T_CHECK(got == want, "vec_dot nb=%lld row %d: %.9g, reference %.9g", (long long)nb, r,
+                    got, want);
+            if (simd->vec_dot_4)
+                T_CHECK(out4[r] == want, "vec_dot_4 nb=%lld row %d: %.9g, reference %.9g",
+                        (long long)nb, r, out4[r], want);
+        }
+        free(w);
+        free(act);
+    }
+}
+
+/* quantize_act: the same bytes as the reference quantizer of the
+ * activation type, on random rows, rows with exact rounding ties, zero
+ * blocks and (f16/bf16) special values. */
+static void test_quantize_act(void) {
+    const mote_kernel_table *ref = ref_table(), *simd = simd_table();
+    T_REQUIRE(ref && simd, "no kernel table");
+    if (!simd->quantize_act) T_SKIP("activations are f32");
+    if (simd->quantize_act == ref->quantize_act) T_SKIP("no SIMD quantizer for this type");
+    const int64_t n = 32 * 40;
+    const size_t ab = row_bytes(simd->vec_dot_type, n);
+    float *x = malloc(n * sizeof(float));
+    uint8_t *want = malloc(ab), *got = malloc(ab);
+    for (int pass = 0; pass < 4; pass++) {
+        fill_random(x, n);
+        if (pass == 1) {
+            /* ties: amax 127 makes d = 1 and id = 1, so k + 0.5 is an exact
+             * tie (roundf goes away from zero, half-to-even would not) */
+            for (int64_t i = 0; i < n; i++)
+                x[i] = (i % 32 == 0) ? 127.0f : (float)((int64_t)(rng_u64() % 253) - 126) + 0.5f;
+        }
+        if (pass == 2) {
+            for (int64_t i = 0; i < 64; i++) x[i] = 0.0f; /* two zero blocks */
+            for (int64_t i = 64; i < n; i++) x[i] *= 1e-30f; /* f16 underflow */
+        }
+        if (pass == 3 && !is_block_type(simd->vec_dot_type)) {
+            const float sp[] = {INFINITY, -INFINITY, NAN, -NAN, 65504.0f, 65520.0f, 65519.0f,
+                                1e-8f, 5.96e-8f, 2.98e-8f, 3e38f, -0.0f, 1.00048828125f,
+                                1.0009765625f, 1.00146484375f, 1.00390625f, 1.01171875f,
+                                -1.00390625f};
+            for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) x[3 * i + 1] = sp[i];
+        }
+        for (int64_t len = n; len > 0; len = len == n ? (is_block_type(simd->vec_dot_type) ? 32 : 13) : 0) {
+            memset(want, 0, ab);
+            memset(got, 0, ab);
+            ref->quantize_act(x, want, len);
+            simd->quantize_act(x, got, len);
+            size_t bytes = row_bytes(simd->vec_dot_type, len);
+            size_t k = 0;
+            while (k < bytes && want[k] == got[k]) k++;
+            T_CHECK(k == bytes, "pass %d n=%lld: first differing byte %zu: %02x, reference %02x",
+                    pass, (long long)len, k, got[k], want[k]);
+        }
+    }
+    free(x);
+    free(want);
+    free(got);
+}
+
+/* dequantize: the same floats (bit for bit) as the reference, on quantized
+ * and raw random rows. */
+static void test_dequantize(void) {
+    const mote_kernel_table *ref = ref_table(), *simd = simd_table();
+    T_REQUIRE(ref && simd, "no kernel table");
+    if (simd->dequantize == ref->dequantize) T_SKIP("no SIMD dequantizer for this type");
+    const int64_t lens[] = {32, 96, 32 * 33, 7, 1003};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const int64_t n = lens[li];
+        if (n % traits(g_type)->block_size) continue;
+        uint8_t *w = malloc(row_bytes(g_type, n));
+        float *want = malloc(n * sizeof(float)), *got = malloc(n * sizeof(float));
+        for (int raw = 0; raw < 2; raw++) {
+            make_weights(g_type, n, w, raw);
+            ref->dequantize(w, want, n);
+            simd->dequantize(w, got, n);
+            T_CHECK(memcmp(want, got, n * sizeof(float)) == 0,
+                    "n=%lld raw=%d: differs from the reference", (long long)n, raw);
+        }
+        free(w);
+        free(want);
+        free(got);
+    }
+}
+
+/* ---- the choice of level ---- */
+
+/* On x86-64 Linux, /proc/cpuinfo's flags (the kernel's own CPUID reading)
+ * must agree with ours about AVX2+FMA+F16C. */
+static void test_cpu_detect(void) {
+    const mote_cpu_features *f = mote__cpu_features();
+#if defined(__x86_64__) && defined(__linux__)
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp) T_SKIP("no /proc/cpuinfo");
+    char line[8192];
+    bool avx2 = false, fma = false, f16c = false, found = false;
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        found = true;
+        avx2 = strstr(line, " avx2") != NULL;
+        fma = strstr(line, " fma") != NULL;
+        f16c = strstr(line, " f16c") != NULL;
+        break;
+    }
+    fclose(fp);
+    if (!found) T_SKIP("no flags line in /proc/cpuinfo");
+    T_CHECK(f->avx2 == avx2 && f->fma == fma && f->f16c == f16c,
+            "detected avx2=%d fma=%d f16c=%d, /proc/cpuinfo says %d %d %d", f->avx2, f->fma,
+            f->f16c, avx2, fma, f16c);
+    T_CHECK(mote__isa_supported(MOTE_ISA_AVX2) == (avx2 && fma && f16c), "avx2 level");
+    T_CHECK(!mote__isa_supported(MOTE_ISA_NEON), "neon on x86-64");
+#elif defined(__aarch64__)
+    T_CHECK(f->neon, "aarch64 without ASIMD");
+    T_CHECK(mote__isa_supported(MOTE_ISA_NEON) == f->dotprod, "neon level follows dotprod");
+    T_CHECK(!mote__isa_supported(MOTE_ISA_AVX2), "avx2 on aarch64");
+#else
+    (void)f;
+    T_SKIP("no feature detection on this architecture");
+#endif
+}
+
+/* MOTE_ISA lowers the level, never raises it; unknown names are ignored;
+ * the active level is what the environment selects; the per-type tables
+ * the model uses are the active level's. */
+static void test_isa_choice(void) {
+    mote_isa best = MOTE_ISA_SCALAR;
+    for (int i = 0; i < MOTE_ISA_COUNT; i++)
+        if (mote__isa_supported((mote_isa)i)) best = (mote_isa)i;
+    T_CHECK(mote__isa_supported(MOTE_ISA_SCALAR), "scalar unsupported");
+    T_CHECK(mote__isa_choose(NULL) == best, "no MOTE_ISA: %s, best %s",
+            mote__isa_name(mote__isa_choose(NULL)), mote__isa_name(best));
+    T_CHECK(mote__isa_choose("scalar") == MOTE_ISA_SCALAR, "MOTE_ISA=scalar");
+    T_CHECK(mote__isa_choose("bogus") == best, "unknown name not ignored");
+    T_CHECK(mote__isa_choose("avx2") == (best == MOTE_ISA_AVX2 ? MOTE_ISA_AVX2 : best),
+            "MOTE_ISA=avx2 gave %s", mote__isa_name(mote__isa_choose("avx2")));
+    T_CHECK(mote__isa_choose("neon") == best, "MOTE_ISA=neon gave %s",
+            mote__isa_name(mote__isa_choose("neon")));
+    T_CHECK(mote__isa_active() == mote__isa_choose(getenv("MOTE_ISA")), "active level");
+    T_CHECK(strcmp(mote__isa_name(MOTE_ISA_AVX2), "avx2") == 0 &&
+                strcmp(mote__isa_name(MOTE_ISA_NEON), "neon") == 0 &&
+                strcmp(mote__isa_name((mote_isa)99), "unknown") == 0,
+            "names");
+    T_CHECK(mote__kernels_for(MOTE_TYPE_Q4_0) ==
+                mote__kernels_for_isa(MOTE_TYPE_Q4_0, mote__isa_active()),
+            "mote__kernels_for is not the active level's table");
+    T_CHECK(mote__kernels_for(9999) == NULL && mote__kernels_for_isa(MOTE_TYPE_F32, (mote_isa)99) == NULL,
+            "out-of-range lookups");
+}
+
+/* The types each level must cover (a fill function that forgot one would
+ * otherwise silently leave it untested on scalar). */
+static void test_coverage(void) {
+    static const uint32_t avx2_types[] = {MOTE_TYPE_F32, MOTE_TYPE_F16, MOTE_TYPE_BF16,
+                                          MOTE_TYPE_Q4_0, MOTE_TYPE_Q4_1, MOTE_TYPE_Q5_0,
+                                          MOTE_TYPE_Q5_1, MOTE_TYPE_Q8_0};
+    static const uint32_t neon_types[] = {MOTE_TYPE_F32, MOTE_TYPE_F16, MOTE_TYPE_Q4_0,
+                                          MOTE_TYPE_Q8_0};
+    const uint32_t *want = g_isa == MOTE_ISA_AVX2 ? avx2_types : neon_types;
+    size_t n_want = g_isa == MOTE_ISA_AVX2 ? sizeof avx2_types / sizeof avx2_types[0]
+                                           : sizeof neon_types / sizeof neon_types[0];
+    for (size_t i = 0; i < n_want; i++) {
+        const mote_kernel_table *k = mote__kernels_for_isa(want[i], g_isa);
+        T_CHECK(k && strcmp(k->isa, mote__isa_name(g_isa)) == 0 && k->vec_dot_4,
+                "%s has no %s kernels", mote__type_name(want[i]), mote__isa_name(g_isa));
+    }
+}
+
+int main(void) {
+    (void)t_assets;
+    T_RUN(test_cpu_detect);
+    T_RUN(test_isa_choice);
+    int n_levels = 0;
+    for (int isa = 1; isa < MOTE_ISA_COUNT; isa++) {
+        if (!mote__isa_supported((mote_isa)isa)) continue;
+        n_levels++;
+        g_isa = (mote_isa)isa;
+        char name[128];
+        snprintf(name, sizeof name, "%s_coverage", mote__isa_name(g_isa));
+        t_run_one(test_coverage, name);
+        for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
+            const mote_kernel_table *k = mote__kernels_for_isa(t, g_isa);
+            if (!k || strcmp(k->isa, "scalar") == 0) continue;
+            const mote_kernel_table *ref = mote__kernels_for_isa(t, MOTE_ISA_SCALAR);
+            g_type = t;
+            const char *tn = mote__type_name(t), *in = mote__isa_name(g_isa);
+            snprintf(name, sizeof name, "%s_%s_vec_dot", in, tn);
+            t_run_one(test_vec_dot_random, name);
+            if (is_block_type(t)) {
+                snprintf(name, sizeof name, "%s_%s_vec_dot_exact", in, tn);
+                t_run_one(test_vec_dot_exact, name);
+            }
+            if (k->quantize_act && k->quantize_act != ref->quantize_act) {
+                snprintf(name, sizeof name, "%s_%s_quantize_act", in, tn);
+                t_run_one(test_quantize_act, name);
+            }
+            if (k->dequantize != ref->dequantize) {
+                snprintf(name, sizeof name, "%s_%s_dequantize", in, tn);
+                t_run_one(test_dequantize, name);
+            }
+        }
+    }
+    if (n_levels == 0)
+        printf("skip - simd_kernels: this CPU (or build) has no SIMD level, only scalar\n");
+    return t_exit();
+}
