@@ -1,0 +1,243 @@
+/* matmul.c — the matrix products of training (where its time goes), and
+ * the small fork-join helper the training ops use for threads.
+ *
+ * All three products of a linear layer reduce to one kernel,
+ *   C (M, Nc) += A (M, K) @ B (K, Nc), row-major,
+ * cache-blocked (K in slices of KC, columns in panels of NC, so a B panel
+ * stays in L2 while tiles of 6 rows of A stream past it) with a 6x16
+ * register tile. On x86-64 CPUs with AVX2 and FMA (checked at run time
+ * with __builtin_cpu_supports, never assumed at compile time) the tile is
+ * computed with 256-bit FMAs through a function compiled for that target;
+ * elsewhere with plain C loops. Rows of C are split over threads.
+ *   forward  out = inp @ W^T      : B = W^T, transposed into `work` first
+ *   backward dinp += dout @ W     : B = W as stored
+ *            dW += dout^T @ inp   : A = dout^T, transposed into `work`
+ * The _ref functions are the plain triple loops the tests compare against.
+ * Not here: the other ops (ops.c).
+ */
+#include "ops.h"
+#include <pthread.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MOTE_TR_X86 1
+#endif
+
+/* ---- fork-join ---- */
+
+#define MAX_THREADS 64
+
+typedef struct par_job {
+    mote__tr_task_fn fn;
+    void *ctx;
+    int64_t begin, end;
+} par_job;
+
+static void *par_run(void *p) {
+    par_job *j = p;
+    j->fn(j->ctx, j->begin, j->end);
+    return NULL;
+}
+
+void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    int64_t n_units = (n + grain - 1) / grain;
+    int nt = n_threads < 1 ? 1 : n_threads > MAX_THREADS ? MAX_THREADS : n_threads;
+    if (nt > n_units) nt = (int)n_units;
+    if (nt <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+    par_job jobs[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    bool started[MAX_THREADS] = {false};
+    for (int i = 0; i < nt; i++) {
+        int64_t b = n_units * i / nt * grain, e = n_units * (i + 1) / nt * grain;
+        jobs[i] = (par_job){fn, ctx, b < n ? b : n, e < n ? e : n};
+    }
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&tids[i], NULL, par_run, &jobs[i]) == 0;
+    fn(ctx, jobs[0].begin, jobs[0].end);
+    for (int i = 1; i < nt; i++) {
+        if (started[i]) pthread_join(tids[i], NULL);
+        else fn(ctx, jobs[i].begin, jobs[i].end); /* could not start: do it here */
+    }
+}
+
+/* ---- the blocked kernel ---- */
+
+#define MR 6     /* rows of a register tile */
+#define KC 256   /* K slice */
+#define NC 512   /* column panel */
+
+/* Portable tile: C[r, j] += sum_k A[r, k] B[k, j] for r < mr, j < nc. */
+static void tile_c(int mr, int64_t nc, int64_t kc, const float *A, int64_t lda, const float *B,
+                   int64_t ldb, float *C, int64_t ldc) {
+    for (int r = 0; r < mr; r++) {
+        float *c = C + r * ldc;
+        const float *a = A + r * lda;
+        for (int64_t k = 0; k < kc; k++) {
+            const float av = a[k];
+            const float *b = B + k * ldb;
+            for (int64_t j = 0; j < nc; j++) c[j] += av * b[j];
+        }
+    }
+}
+
+#ifdef MOTE_TR_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* Register tile of ROWS (<= 6, a constant after inlining) rows by 16
+ * (NV = 2) or 8 (NV = 1) columns over kc steps. */
+#define TILE_ROW(r)                                                              \
+    if (ROWS > r) {                                                              \
+        __m256 a = _mm256_broadcast_ss(A + r * lda + k);                         \
+        c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0);                               \
+        if (NV > 1) c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);                   \
+    }
+#define TILE_STORE(r)                                                            \
+    if (ROWS > r) {                                                              \
+        float *cr = C + r * ldc;                                                 \
+        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), c##r##0));       \
+        if (NV > 1)                                                              \
+            _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), c##r##1)); \
+    }
+
+static inline __attribute__((always_inline)) AVX2 void
+tile_avx2(const int ROWS, const int NV, int64_t kc, const float *A, int64_t lda, const float *B,
+          int64_t ldb, float *C, int64_t ldc) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *b = B + k * ldb;
+        __m256 b0 = _mm256_loadu_ps(b);
+        __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
+        TILE_ROW(0) TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5)
+    }
+    TILE_STORE(0) TILE_STORE(1) TILE_STORE(2) TILE_STORE(3) TILE_STORE(4) TILE_STORE(5)
+}
+
+/* One block: rows [0, mr) (mr <= 6) by columns [0, nc) over kc. */
+static AVX2 void block_avx2(int mr, int64_t nc, int64_t kc, const float *A, int64_t lda,
+                            const float *B, int64_t ldb, float *C, int64_t ldc) {
+    int64_t j = 0;
+#define DISPATCH(NV)                                                              \
+    switch (mr) {                                                                 \
+    case 6: tile_avx2(6, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
+    case 5: tile_avx2(5, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
+    case 4: tile_avx2(4, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
+    case 3: tile_avx2(3, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
+    case 2: tile_avx2(2, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
+    default: tile_avx2(1, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;         \
+    }
+    for (; j + 16 <= nc; j += 16) DISPATCH(2)
+    for (; j + 8 <= nc; j += 8) DISPATCH(1)
+#undef DISPATCH
+    if (j < nc) tile_c(mr, nc - j, kc, A, lda, B + j, ldb, C + j, ldc);
+}
+
+static bool have_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached == 1;
+}
+#else
+static bool have_avx2(void) { return false; }
+#endif
+
+const char *mote__tr_gemm_isa(void) { return have_avx2() ? "avx2" : "c"; }
+
+typedef struct gemm_args {
+    float *C;
+    const float *A, *B;
+    int64_t K, Nc, lda, ldb, ldc;
+    bool avx2;
+} gemm_args;
+
+/* Rows [begin, end) of C. */
+static void gemm_task(void *ctx, int64_t begin, int64_t end) {
+    const gemm_args *g = ctx;
+    for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
+        const int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
+        for (int64_t j0 = 0; j0 < g->Nc; j0 += NC) {
+            const int64_t nc = g->Nc - j0 < NC ? g->Nc - j0 : NC;
+            for (int64_t i = begin; i < end; i += MR) {
+                const int mr = (int)(end - i < MR ? end - i : MR);
+                const float *A = g->A + i * g->lda + k0;
+                const float *B = g->B + k0 * g->ldb + j0;
+                float *C = g->C + i * g->ldc + j0;
+#ifdef MOTE_TR_X86
+                if (g->avx2) {
+                    block_avx2(mr, nc, kc, A, g->lda, B, g->ldb, C, g->ldc);
+                    continue;
+                }
+#endif
+                tile_c(mr, nc, kc, A, g->lda, B, g->ldb, C, g->ldc);
+            }
+        }
+    }
+}
+
+void mote__tr_gemm(float *C, const float *A, const float *B, int64_t M, int64_t K, int64_t Nc,
+                   int64_t lda, int64_t ldb, int64_t ldc, int n_threads) {
+    gemm_args g = {C, A, B, K, Nc, lda, ldb, ldc, have_avx2()};
+    mote__tr_parallel(M, MR, n_threads, gemm_task, &g);
+}
+
+/* ---- the matmuls ---- */
+
+/* dst (cols, rows) = src (rows, cols)^T, in 32x32 tiles for the cache. */
+static void transpose(float *dst, const float *src, int64_t rows, int64_t cols) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 32)
+        for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+            int64_t r1 = r0 + 32 < rows ? r0 + 32 : rows, c1 = c0 + 32 < cols ? c0 + 32 : cols;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
+        }
+}
+
+size_t mote__tr_matmul_work_floats(int64_t N, int64_t IC, int64_t OC) {
+    int64_t a = IC * OC, b = N * OC;
+    return (size_t)(a > b ? a : b);
+}
+
+void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
+                         int64_t OC, float *work, int n_threads) {
+    transpose(work, W, OC, IC); /* W^T (IC, OC) */
+    memset(out, 0, (size_t)(N * OC) * sizeof(float));
+    mote__tr_gemm(out, inp, work, N, IC, OC, IC, OC, OC, n_threads);
+}
+
+void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
+                         const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
+                         int n_threads) {
+    if (dinp) mote__tr_gemm(dinp, dout, W, N, OC, IC, OC, IC, IC, n_threads);
+    transpose(work, dout, N, OC); /* dout^T (OC, N) */
+    mote__tr_gemm(dW, work, inp, OC, N, IC, N, IC, IC, n_threads);
+}
+
+void mote__tr_matmul_fwd_ref(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
+                             int64_t OC) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < OC; o++) {
+            float s = 0.0f;
+            for (int64_t i = 0; i < IC; i++) s += inp[n * IC + i] * W[o * IC + i];
+            out[n * OC + o] = s;
+        }
+}
+
+void mote__tr_matmul_bwd_ref(float *dinp, float *dW, const float *dout, const float *inp,
+                             const float *W, int64_t N, int64_t IC, int64_t OC) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < OC; o++) {
+            const float d = dout[n * OC + o];
+            for (int64_t i = 0; i < IC; i++) {
+                if (dinp) dinp[n * IC + i] += d * W[o * IC + i];
+                dW[o * IC + i] += d * inp[n * IC + i];
+            }
+        }
+}
