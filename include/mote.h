@@ -180,6 +180,48 @@ void mote_sampler_accept(mote_sampler *s, int32_t token);
 
 /* ---- tokenizer import (mote vocab import) -------------------------------- */
 
+/* Convert a Hugging Face tokenizer.json (and, optionally, its
+ * tokenizer_config.json) into a vocab-only GGUF file (no tensors) with the
+ * tokenizer.* keys llama.cpp's convert_hf_to_gguf.py writes:
+ *   BPE with a byte-level pre-tokenizer -> tokenizer.ggml.model "gpt2"
+ *   WordPiece                           -> tokenizer.ggml.model "bert"
+ *                                          (tokens in llama.cpp's phantom-space
+ *                                          form: "##ing" -> "ing", "the" -> "▁the")
+ * Unigram, WordLevel and SentencePiece-style BPE (byte_fallback) are refused
+ * with MOTE_ERR_UNSUPPORTED. tokenizer.ggml.pre is detected from the
+ * pre_tokenizer's structure (Split regexes, ByteLevel, Digits, ...) and mapped
+ * to llama.cpp's name ("llama-bpe", "qwen2", "gpt-2", ...); an unknown
+ * structure is MOTE_ERR_UNSUPPORTED naming it, unless opts->pre overrides. */
+typedef struct mote_vocab_import_opts {
+    const char *name; /* general.name; NULL: the output file's name without .gguf */
+    const char *arch; /* general.architecture; NULL: "llama" ("bert" for WordPiece) */
+    const char *pre;  /* tokenizer.ggml.pre; NULL: detect from the pre_tokenizer */
+    int64_t n_vocab;  /* pad the vocab to this many tokens with "[PAD<id>]" (unused
+                         type), as a model's config.json vocab_size asks; 0: the
+                         highest id + 1. Smaller than that is MOTE_ERR_INVALID_ARG. */
+} mote_vocab_import_opts;
+
+/* What an import wrote (filled on success when non-NULL). */
+typedef struct mote_vocab_import_summary {
+    char model[16];       /* "gpt2" or "bert" */
+    char pre[64];         /* tokenizer.ggml.pre written */
+    int64_t n_tokens;     /* tokens written (ids 0..n_tokens-1) */
+    int64_t n_added;      /* of which from added_tokens */
+    int64_t n_filled;     /* of which "[PAD<id>]" fillers for ids nothing named */
+    int64_t n_merges;     /* BPE merges written */
+    int32_t bos_id, eos_id; /* -1 when not written */
+    int has_chat_template;
+} mote_vocab_import_summary;
+
+/* Read tokenizer_json (and config_json unless NULL), write out_gguf (through
+ * a temporary file renamed at the end, so a failure leaves no file). opts may
+ * be NULL (all defaults); summary may be NULL. Bad input is MOTE_ERR_FORMAT
+ * with one line naming the file and the JSON path (e.g. "t.json:
+ * model.merges[3]: \"ab\" is not in model.vocab"). */
+mote_status mote_vocab_import_hf(const char *tokenizer_json, const char *config_json,
+                                 const char *out_gguf, const mote_vocab_import_opts *opts,
+                                 mote_vocab_import_summary *summary, mote_error *err);
+
 /* ---- synthetic models (mote synth) --------------------------------------- */
 
 /* ---- measuring (mote bench) ---------------------------------------------- */
