@@ -114,18 +114,74 @@ int32_t mote_vocab_n_tokens(const mote_vocab *v);
 int32_t mote_vocab_bos(const mote_vocab *v); /* -1 if none */
 int32_t mote_vocab_eos(const mote_vocab *v); /* -1 if none */
 
-/* Encode text (len bytes, need not be NUL-terminated). add_special: add the
- * vocab's BOS (and EOS where its metadata asks); 0 adds no special token.
- * Writes at most cap ids; *n_out is the count needed. Returns
- * MOTE_ERR_RANGE if cap was too small (ids then hold the first cap). */
-mote_status mote_tokenize(const mote_vocab *v, const char *text, size_t len, int add_special,
+/* "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece). */
+const char *mote_vocab_model(const mote_vocab *v);
+
+/* Flags of mote_tokenize (bitwise or; 0 = plain text, nothing added). */
+enum {
+    /* Add the vocab's BOS (CLS for WordPiece), and EOS / SEP where its
+     * metadata asks (tokenizer.ggml.add_bos_token, add_eos_token, ...). */
+    MOTE_TOKENIZE_ADD_SPECIAL = 1,
+    /* Control tokens written in the text ("<|im_start|>", "<s>") become
+     * those tokens; without this flag they are tokenized as plain text.
+     * User-defined tokens are always matched, as in llama.cpp. */
+    MOTE_TOKENIZE_PARSE_SPECIAL = 2
+};
+
+/* Encode text (len bytes, need not be NUL-terminated) with flags
+ * (MOTE_TOKENIZE_*; 1 is ADD_SPECIAL). Writes at most cap ids; *n_out is the
+ * count needed. Returns MOTE_ERR_RANGE if cap was too small (ids then hold
+ * the first cap). Invalid UTF-8 is not an error: SentencePiece and
+ * byte-level BPE encode its bytes losslessly (byte tokens), WordPiece drops
+ * them. Thread-safe on a shared vocab. */
+mote_status mote_tokenize(const mote_vocab *v, const char *text, size_t len, int flags,
                           int32_t *ids, int64_t cap, int64_t *n_out, mote_error *err);
 
 /* The bytes that token `id` stands for when it follows token `prev` (-1 at
- * the start): SentencePiece's leading-space rule and byte-fallback tokens
- * are resolved here. Control tokens give "". Writes up to cap bytes; returns
- * the byte count (or -1 for an invalid id). */
+ * the start): SentencePiece's leading-space rule, byte-fallback tokens,
+ * BPE's byte map and WordPiece's word joining are resolved here. Control
+ * tokens give "". Writes up to cap bytes; returns the byte count (or -1 for
+ * an invalid id). A piece may end inside a UTF-8 character (byte tokens):
+ * for printing, use mote_detok. */
 int mote_token_to_piece(const mote_vocab *v, int32_t prev, int32_t id, char *buf, int cap);
+
+/* Streaming detokenization: feed ids one at a time, get the bytes that are
+ * ready to print — never a UTF-8 character cut in two: an incomplete
+ * sequence at the end is held back until its last byte arrives (bytes that
+ * can never complete one are released as they are). The state is a plain
+ * struct (no allocation); init it, push ids, flush at the end. */
+typedef struct mote_detok {
+    const mote_vocab *vocab;
+    int32_t prev;            /* the last id pushed, -1 at the start */
+    int n_held;              /* bytes held back (0..3) */
+    char held[4];
+} mote_detok;
+void mote_detok_init(mote_detok *d, const mote_vocab *v);
+/* Push id; write the bytes now complete to buf (cap >= 260 holds any piece
+ * of a real vocab plus held bytes). Returns the byte count, or -1 for an
+ * invalid id (state unchanged). Bytes that do not fit in cap are lost. */
+int mote_detok_push(mote_detok *d, int32_t id, char *buf, int cap);
+/* Write whatever is held back (an incomplete character at the very end);
+ * returns the byte count. The state is then as after init, prev kept. */
+int mote_detok_flush(mote_detok *d, char *buf, int cap);
+
+/* Check a vocab against llama.cpp-style test vectors: inp_path holds test
+ * strings, each followed by the line "__ggml_vocab_test__"; out_path one
+ * line of space-separated expected ids per string, for tokenizing with no
+ * special token added and special tokens not parsed (flags 0). Every string
+ * is encoded and compared, and decoded back (piece by piece from prev = -1)
+ * and compared with the string. Fills *res; returns MOTE_ERR_IO/FORMAT for
+ * unreadable or inconsistent files (count mismatch), MOTE_OK otherwise —
+ * mismatches are counted in res, not errors. */
+typedef struct mote_vocab_check {
+    int n_strings;      /* test strings read */
+    int n_match;        /* strings whose ids are exactly the expected ones */
+    int n_roundtrip;    /* strings that decode back byte for byte */
+    int first_mismatch; /* index of the first string whose ids differ, or -1 */
+    char detail[1024];  /* that string, expected and got ids, one line each */
+} mote_vocab_check;
+mote_status mote_vocab_check_vectors(const mote_vocab *v, const char *inp_path, const char *out_path,
+                                     mote_vocab_check *res, mote_error *err);
 
 /* ---- inference context --------------------------------------------------- */
 

@@ -548,8 +548,10 @@ static void test_bad_vocab(void) {
 
     expect_fail(vocab_writer("llama", NULL, 0), MOTE_ERR_FORMAT, "tokenizer.ggml.tokens", "no tokens");
     expect_fail(vocab_writer(NULL, toy_toks, TOY_N), MOTE_ERR_FORMAT, "tokenizer.ggml.model", "no model");
-    expect_fail(vocab_writer("gpt2", toy_toks, TOY_N), MOTE_ERR_UNSUPPORTED,
-                "tokenizer model 'gpt2' is not supported by this build", "gpt2");
+    expect_fail(vocab_writer("t5", toy_toks, TOY_N), MOTE_ERR_UNSUPPORTED,
+                "tokenizer model 't5' is not supported by this build", "t5");
+    expect_fail(vocab_writer("gpt2", toy_toks, TOY_N), MOTE_ERR_FORMAT, "missing key tokenizer.ggml.merges",
+                "gpt2 without merges");
     expect_fail(vocab_writer("llama", toy_toks, 0), MOTE_ERR_FORMAT, "tokenizer.ggml.tokens is empty", "empty");
 
     w = vocab_writer("llama", toy_toks, TOY_N - 1); /* one token fewer than scores */
