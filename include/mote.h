@@ -280,7 +280,126 @@ mote_status mote_vocab_import_hf(const char *tokenizer_json, const char *config_
 
 /* ---- synthetic models (mote synth) --------------------------------------- */
 
+/* A Llama-architecture shape of a real model: what `mote synth` writes with
+ * random weights, so benchmarks and tests run without downloads. */
+typedef struct mote_synth_preset {
+    const char *name;        /* "tinyllama-1.1b", "llama-7b", "phi3-mini", "stories15m" */
+    int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx;
+    float rope_freq_base, rms_eps;
+} mote_synth_preset;
+/* Number of presets, and preset i (0 <= i < count; NULL otherwise). Static. */
+int mote_synth_n_presets(void);
+const mote_synth_preset *mote_synth_preset_get(int i);
+/* The preset named `name` (exact, lower case), or NULL. */
+const mote_synth_preset *mote_synth_preset_find(const char *name);
+
+typedef struct mote_synth_params {
+    const char *preset;     /* a preset name (required) */
+    const char *type;       /* weight type name ("f32", "f16", "q4_0", ...); NULL = "f16".
+                             * Every matrix, token embedding and output included, is
+                             * written in it; norms are f32. */
+    const char *vocab_path; /* a GGUF whose tokenizer.* keys are copied (its token
+                             * count must be the preset's vocabulary size); NULL =
+                             * a minimal byte-level SentencePiece vocab */
+    uint64_t seed;          /* same seed, same parameters: byte-identical file */
+    int32_t n_layer;        /* 0 = the preset's; else this many blocks */
+    /* Called now and then while tensors are written (may be NULL): bytes of
+     * tensor data written so far, of total, and the tensor being written. */
+    void (*progress)(void *user, uint64_t done_bytes, uint64_t total_bytes, const char *tensor);
+    void *progress_user;
+} mote_synth_params;
+mote_synth_params mote_synth_default_params(void);
+
+/* Write a GGUF Llama model with the preset's shape and random weights
+ * N(0, 0.02) (norms 1) to path (via path.tmp, renamed when complete).
+ * Tensors are generated and quantized row by row while the file is written:
+ * memory use is a few rows, whatever the model's size. Errors (nothing is
+ * left under path): an unknown preset or type, a type this build cannot
+ * quantize to (MOTE_ERR_UNSUPPORTED), a type whose block does not divide a
+ * row length of the preset (MOTE_ERR_INVALID_ARG, naming both), a vocab
+ * whose size does not match, I/O. general.name is "mote synth <preset>". */
+mote_status mote_synth_write(const char *path, const mote_synth_params *p, mote_error *err);
+
 /* ---- measuring (mote bench) ---------------------------------------------- */
+
+/* Bytes of weights one generated token reads: every matrix of every block
+ * (q, k, v, output, gate, up, down) whole, the output matrix whole (the
+ * token embedding again when the output is tied to it), and one row of the
+ * token embedding. Norm vectors are not counted. */
+uint64_t mote_model_bytes_per_token(const mote_model *m);
+/* Name of the type that holds most of the model's matrix bytes ("q4_0"). */
+const char *mote_model_weight_type(const mote_model *m);
+/* The instruction set the kernels of that type run on in this process
+ * ("avx2", "neon", "scalar", ...). */
+const char *mote_model_kernel_isa(const mote_model *m);
+
+/* Read bandwidth of main memory: n_threads threads (>= 1) each sum their
+ * slice of a buffer of buffer_bytes (0 = four times the last-level cache,
+ * at least 256 MiB and at most 1 GiB) with plain loads; the buffer is read
+ * reps times (>= 1) and *gbs receives the median in 10^9 bytes/s.
+ * *used_bytes (may be NULL) receives the buffer size used. Allocates the
+ * buffer and frees it before returning. */
+mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
+                                 double *gbs, uint64_t *used_bytes, mote_error *err);
+
+/* ---- training (mote train) ------------------------------------------------ */
+
+/* A Llama model being trained on the CPU: f32 parameters, gradients and
+ * AdamW state in memory, forward and backward over batches of token ids.
+ * Write it with mote_trainer_save; `mote run` then loads the file. */
+typedef struct mote_trainer mote_trainer;
+
+typedef struct mote_train_params {
+    /* The shape of a new model (ignored when starting from a GGUF):
+     * head size n_embd / n_head; n_ctx is the longest sequence trained on. */
+    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
+    uint64_t seed;        /* initial weights: N(0, 0.02), norms 1 */
+    int32_t n_threads;    /* 1.. (0 = 1) */
+    /* Learning rate: linear warm-up over `warmup` steps to lr, then cosine
+     * decay to lr_min at step n_steps - 1. */
+    float lr, lr_min;
+    int32_t warmup, n_steps;
+    /* AdamW; weight decay applies to matrices and embeddings, not norms. */
+    float beta1, beta2, eps, weight_decay;
+    float grad_clip;      /* global gradient norm limit; <= 0: off */
+} mote_train_params;
+/* Defaults: lr 1e-3, lr_min 1e-4, warmup 10, n_steps 100, beta1 0.9,
+ * beta2 0.95, eps 1e-8, weight decay 0.1, clip 1.0, seed 1, 1 thread; no
+ * shape (the caller sets it). New models use RoPE base 10000 and RMSNorm
+ * eps 1e-5. */
+mote_train_params mote_train_default_params(void);
+
+/* A new trainer: from the GGUF at init_path (F32/F16/BF16 Llama; its shape
+ * wins over p's) or, with init_path NULL, random weights of p's shape. */
+mote_status mote_trainer_new(const mote_train_params *p, const char *init_path,
+                             mote_trainer **out, mote_error *err);
+void mote_trainer_free(mote_trainer *t);
+/* The shape actually trained (from p or from the file). */
+void mote_trainer_shape(const mote_trainer *t, int32_t *n_vocab, int32_t *n_embd,
+                        int32_t *n_layer, int32_t *n_head, int32_t *n_head_kv, int32_t *n_ff,
+                        int32_t *n_ctx);
+uint64_t mote_trainer_n_params(const mote_trainer *t);
+
+/* One optimizer step over n_micro micro-batches (gradient accumulation):
+ * micro-batch i is ids/targets + i*batch*seq, each (batch, seq) row-major
+ * token ids in [0, n_vocab), seq <= n_ctx; targets[b][s] is the token that
+ * should follow ids[b][s]. Returns the mean loss over all of them (before
+ * the update) and the gradient norm before clipping (either may be NULL). */
+mote_status mote_trainer_step(mote_trainer *t, const int32_t *ids, const int32_t *targets,
+                              int32_t batch, int32_t seq, int32_t n_micro, float *loss,
+                              float *grad_norm, mote_error *err);
+/* The mean loss of a batch without training on it. */
+mote_status mote_trainer_eval(mote_trainer *t, const int32_t *ids, const int32_t *targets,
+                              int32_t batch, int32_t seq, float *loss, mote_error *err);
+/* Steps taken so far, and the learning rate of the next one. */
+int64_t mote_trainer_n_steps_done(const mote_trainer *t);
+float mote_trainer_next_lr(const mote_trainer *t);
+
+/* Write the model as an F32 Llama GGUF with the llama.* keys mote_model_load
+ * reads, and the tokenizer.* keys of vocab_path (a GGUF whose token count
+ * equals n_vocab; NULL: none). */
+mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
+                              mote_error *err);
 
 /* ---- misc ------------------------------------------------------------------ */
 

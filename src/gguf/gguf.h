@@ -11,7 +11,8 @@
  * string values are returned as (pointer, length) into the mapping.
  *
  * Writer: collects key/values and tensors (data borrowed, not copied, until
- * write) and writes a GGUF v3 file that the reader and llama.cpp read.
+ * write, or produced row by row during write by a callback) and writes a
+ * GGUF v3 file that the reader and llama.cpp read.
  *
  * The public inspection functions (mote_gguf_open, mote_gguf_kv_key, ...) are
  * declared in include/mote.h and implemented in this layer too.
@@ -130,6 +131,20 @@ mote_status mote__gguf_set_from(mote_gguf_writer *w, const mote_gguf *g, int64_t
 mote_status mote__gguf_add_tensor(mote_gguf_writer *w, const char *name, uint32_t type,
                                   int n_dims, const int64_t *ne, const void *data,
                                   mote_error *err);
+
+/* Streaming: a tensor whose bytes are produced at write time, one row
+ * (ne[0] elements, row_bytes bytes) at a time, so a file larger than memory
+ * can be written. mote__gguf_write calls fn(user, row, dst, row_bytes, err)
+ * for row = 0, 1, ... ne[1]*ne[2]*ne[3]-1 in order, with dst a writer-owned
+ * buffer of row_bytes bytes; fn fills it and returns MOTE_OK, or a status
+ * (with err filled) that aborts the write (no file is left under PATH). The
+ * same checks as mote__gguf_add_tensor apply; fn and user are borrowed until
+ * write. */
+typedef mote_status (*mote_gguf_row_fn)(void *user, int64_t row, void *dst, size_t row_bytes,
+                                        mote_error *err);
+mote_status mote__gguf_add_tensor_rows(mote_gguf_writer *w, const char *name, uint32_t type,
+                                       int n_dims, const int64_t *ne, mote_gguf_row_fn fn,
+                                       void *user, mote_error *err);
 
 /* Write the file (to path.tmp, then rename). */
 mote_status mote__gguf_write(const mote_gguf_writer *w, const char *path, mote_error *err);

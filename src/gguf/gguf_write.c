@@ -8,8 +8,10 @@
  * alignment. The file is written to PATH.tmp and renamed over PATH only when
  * complete, so a failed write never leaves a half file under PATH.
  *
- * What it is not: a reader (gguf_read.c), a quantizer, or a streaming
- * writer — every tensor's bytes must be in memory at write time.
+ * What it is not: a reader (gguf_read.c) or a quantizer. A tensor's bytes
+ * are either in memory at write time, or produced row by row by the caller's
+ * callback during the write (mote__gguf_add_tensor_rows), so that files
+ * larger than memory can be written.
  */
 #include "gguf.h"
 #include "gguf_internal.h"
@@ -33,6 +35,8 @@ typedef struct wtensor {
     int64_t ne[MOTE_GGUF_MAX_DIMS];
     const void *data; /* borrowed */
     uint64_t nbytes;
+    mote_gguf_row_fn rows_fn; /* non-NULL: data is produced row by row at write */
+    void *rows_user;
 } wtensor;
 
 struct mote_gguf_writer {
@@ -248,6 +252,22 @@ mote_status mote__gguf_add_tensor(mote_gguf_writer *w, const char *name, uint32_
     return MOTE_OK;
 }
 
+mote_status mote__gguf_add_tensor_rows(mote_gguf_writer *w, const char *name, uint32_t type,
+                                       int n_dims, const int64_t *ne, mote_gguf_row_fn fn,
+                                       void *user, mote_error *err) {
+    if (!fn)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "gguf writer: tensor '%s': no row callback",
+                         name ? name : "(null)");
+    /* The same checks as for in-memory data; the pointer is never read. */
+    static const uint8_t no_data;
+    mote_status s = mote__gguf_add_tensor(w, name, type, n_dims, ne, &no_data, err);
+    if (s) return s;
+    w->t[w->n_t - 1].data = NULL;
+    w->t[w->n_t - 1].rows_fn = fn;
+    w->t[w->n_t - 1].rows_user = user;
+    return MOTE_OK;
+}
+
 /* ---- writing ---- */
 
 /* A FILE with a sticky error and the count of bytes written. */
@@ -371,9 +391,44 @@ mote_status mote__gguf_write(const mote_gguf_writer *w, const char *path, mote_e
         offset += (t->nbytes + alignment - 1) & ~(uint64_t)(alignment - 1);
     }
     out_pad(&o, alignment);
+    /* One row buffer, as long as the longest row of a streamed tensor. */
+    uint64_t max_row = 0;
     for (int64_t i = 0; i < w->n_t; i++) {
-        out_bytes(&o, w->t[i].data, w->t[i].nbytes);
+        uint64_t rb = 0;
+        if (w->t[i].rows_fn && mote__type_row_bytes(w->t[i].type, (uint64_t)w->t[i].ne[0], &rb) &&
+            rb > max_row)
+            max_row = rb;
+    }
+    uint8_t *row_buf = max_row ? mote__malloc((size_t)max_row) : NULL;
+    if (max_row && !row_buf) {
+        fclose(o.f);
+        remove(tmp);
+        mote__free(tmp);
+        return mote__err(err, MOTE_ERR_NOMEM, "out of memory for a row of %llu bytes",
+                         (unsigned long long)max_row);
+    }
+    mote_status fill = MOTE_OK;
+    for (int64_t i = 0; i < w->n_t && !fill; i++) {
+        const wtensor *t = &w->t[i];
+        if (t->rows_fn) {
+            uint64_t rb = 0;
+            mote__type_row_bytes(t->type, (uint64_t)t->ne[0], &rb); /* checked when added */
+            int64_t n_rows = t->ne[1] * t->ne[2] * t->ne[3];
+            for (int64_t r = 0; r < n_rows && !o.err && !fill; r++) {
+                fill = t->rows_fn(t->rows_user, r, row_buf, (size_t)rb, err);
+                if (!fill) out_bytes(&o, row_buf, rb);
+            }
+        } else {
+            out_bytes(&o, t->data, t->nbytes);
+        }
         out_pad(&o, alignment);
+    }
+    mote__free(row_buf);
+    if (fill) {
+        fclose(o.f);
+        remove(tmp);
+        mote__free(tmp);
+        return fill;
     }
 
     if (!o.err && fflush(o.f) != 0) o.err = errno ? errno : EIO;
