@@ -93,11 +93,12 @@ static const char *jtype(const json_t *j) {
     }
 }
 
-/* s quoted for a one-line message: control bytes escaped, cut after about
- * 60 bytes (at a UTF-8 boundary) with "...". */
-static const char *q(char buf[96], const char *s) {
+/* s for a one-line message: control bytes escaped, cut after about 60 bytes
+ * (at a UTF-8 boundary) with "...". quoted: wrapped in double quotes, with
+ * quotes and backslashes inside escaped. */
+static const char *qx(char buf[96], const char *s, bool quoted) {
     size_t o = 0;
-    buf[o++] = '"';
+    if (quoted) buf[o++] = '"';
     for (size_t i = 0; s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
         if (o >= 64 && (c & 0xC0) != 0x80) {
@@ -106,13 +107,14 @@ static const char *q(char buf[96], const char *s) {
             break;
         }
         if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(buf + o, 8, "\\x%02x", c);
-        else if (c == '"' || c == '\\') { buf[o++] = '\\'; buf[o++] = (char)c; }
+        else if (quoted && (c == '"' || c == '\\')) { buf[o++] = '\\'; buf[o++] = (char)c; }
         else buf[o++] = (char)c;
     }
-    buf[o++] = '"';
+    if (quoted) buf[o++] = '"';
     buf[o] = '\0';
     return buf;
 }
+static const char *q(char buf[96], const char *s) { return qx(buf, s, true); }
 
 /* ---- the import state ------------------------------------------------------- */
 
@@ -770,11 +772,7 @@ static mote_status detect_pre(importer *im) {
     if (!ps.n) snprintf(desc, sizeof desc, "(none)");
     for (int i = 0; i < ps.n && i < MAX_PRE_STEPS && o < sizeof desc - 1; i++) {
         char qs[96];
-        const char *st = ps.step[i];
-        /* Quote a step only to escape control bytes and cut it short. */
-        q(qs, st);
-        qs[strlen(qs) - 1] = '\0';
-        o += (size_t)snprintf(desc + o, sizeof desc - o, "%s%s", i ? " + " : "", qs + 1);
+        o += (size_t)snprintf(desc + o, sizeof desc - o, "%s%s", i ? " + " : "", qx(qs, ps.step[i], false));
     }
     if (ps.n > MAX_PRE_STEPS && o < sizeof desc - 8) snprintf(desc + o, sizeof desc - o, " + ...");
     return fail(im, MOTE_ERR_UNSUPPORTED, im->tname,
