@@ -16,6 +16,7 @@ static const char *usage =
     "  vocab      import a Hugging Face tokenizer.json as a vocab GGUF\n"
     "  synth      write a model with random weights in a real model's shape\n"
     "  bench      measure prompt and generation speed against memory bandwidth\n"
+    "  train      train a small Llama model on a text file (AdamW, on the CPU)\n"
     "\n"
     "'mote <command> --help' describes a command's options.\n";
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "vocab")) return cmd_vocab(argc - 1, argv + 1);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     fprintf(stderr, "mote: unknown command '%s' (see 'mote --help')\n", cmd);
     return 2;
 }
