@@ -194,9 +194,18 @@ static void test_sizes_and_table(void) {
                 "%s kernels", t->name);
         T_CHECK(t->vec_dot_type == g_types[i].dot_type, "%s vec_dot_type %d", t->name,
                 (int)t->vec_dot_type);
-        T_CHECK(t->type_size == (g_types[i].type == MOTE_TYPE_Q2_K ? 84u : t->type_size),
-                "q2_K size");
     }
+    /* The table's bytes per block are the structs' sizes. */
+    static const struct { uint32_t type; size_t size; } sz[] = {
+        {MOTE_TYPE_Q2_K, sizeof(mote_block_q2_K)}, {MOTE_TYPE_Q3_K, sizeof(mote_block_q3_K)},
+        {MOTE_TYPE_Q4_K, sizeof(mote_block_q4_K)}, {MOTE_TYPE_Q5_K, sizeof(mote_block_q5_K)},
+        {MOTE_TYPE_Q6_K, sizeof(mote_block_q6_K)}, {MOTE_TYPE_Q8_K, sizeof(mote_block_q8_K)},
+        {MOTE_TYPE_IQ4_NL, sizeof(mote_block_iq4_nl)}, {MOTE_TYPE_TQ1_0, sizeof(mote_block_tq1_0)},
+        {MOTE_TYPE_TQ2_0, sizeof(mote_block_tq2_0)},
+    };
+    for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
+        T_CHECK(tr(sz[i].type)->type_size == sz[i].size, "%s: table %zu, struct %zu",
+                tr(sz[i].type)->name, tr(sz[i].type)->type_size, sz[i].size);
     /* quantize_w exists for every type that has a quantizer. */
     static const uint32_t all[] = {0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 20, 30, 34, 35};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
