@@ -5,9 +5,13 @@
  * supported type there is a reference quantize (from f32), dequantize (to
  * f32) and dot product with the type's activation type (vec_dot_type): these
  * scalar functions define correct output; SIMD kernels (src/kernels/) are
- * tested against them.
+ * tested against them. Every type with a quantizer also has an
+ * importance-weighted one (quantize_w) for `mote quantize --imatrix`.
+ * Supported: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q8_1 (quant_ref.c),
+ * q2_K..q6_K, q8_K (quant_k.c), iq4_nl, tq1_0, tq2_0 (quant_iq.c).
  *
- * Not here: matrix products, threads, SIMD.
+ * Not here: matrix products, threads, SIMD, the other i-quants and mxfp4
+ * (listed and sized, without kernels).
  */
 #ifndef MOTE_TYPES_H
 #define MOTE_TYPES_H
