@@ -34,6 +34,7 @@ bad err_bench_no_model "no model" bench
 bad err_bench_missing_file "cannot open" bench -m "$tmp/nope.gguf"
 bad err_bench_bad_format "md, csv or json" bench -m x -o xml
 bad err_bench_bad_number "whole number" bench -m x -p abc
+bad err_bench_bad_bw "whole number" bench -m x --bw-mib 0
 bad err_bench_bad_threads "whole number" bench -m x -t 0
 bad err_bench_nothing "nothing to measure" bench -m x -p 0 -n 0
 bad err_bench_unknown_flag "unknown option" bench --frob
@@ -141,6 +142,7 @@ for ln in lines:
     if o["bytes_per_token"] != want_bpt: print("bytes_per_token %d, expected %d" % (o["bytes_per_token"], want_bpt)); sys.exit(0)
     r = o["tokens_per_s"] * o["bytes_per_token"] / (o["bandwidth_gbs"] * 1e9)
     if abs(r - o["roofline_fraction"]) > 1e-3 * r + 1e-6: print("roofline %g, recomputed %g" % (o["roofline_fraction"], r)); sys.exit(0)
+    if not (256 << 20) <= o.get("bandwidth_buffer_bytes", 0) <= (1 << 30): print("bandwidth buffer %r" % o.get("bandwidth_buffer_bytes")); sys.exit(0)
     tests.append(o["test"])
 if tests != ["pp8", "tg4"]: print("tests %s" % tests); sys.exit(0)
 print("ok")
@@ -151,11 +153,11 @@ EOF
 else
   t_fail bench_json "$(head -c 300 "$tmp/err")"
 fi
-if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 0 -r 1 -o csv >"$tmp/b.csv" 2>/dev/null && \
+if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 0 -r 1 --bw-mib 64 -o csv >"$tmp/b.csv" 2>/dev/null && \
    [ "$(wc -l <"$tmp/b.csv")" -eq 2 ] && head -1 "$tmp/b.csv" | grep -q '^model,.*tokens_per_s.*roofline_fraction$' && \
    sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,pp8,8,0,1,.*,$bpt,"; then t_ok bench_csv
 else t_fail bench_csv "$(head -c 300 "$tmp/b.csv")"; fi
-if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 0 -n 2 -r 1 -o md >"$tmp/b.md" 2>/dev/null && \
+if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 0 -n 2 -r 1 --bw-mib 64 -o md >"$tmp/b.md" 2>/dev/null && \
    [ "$(wc -l <"$tmp/b.md")" -eq 3 ] && head -1 "$tmp/b.md" | grep -q '^| model | size .* t/s .* roofline |$' && \
    sed -n 3p "$tmp/b.md" | grep -q '| s_q4_0 | .* | q4_0 | .* | tg2 | [0-9.]* ± [0-9.]* |'; then t_ok bench_md
 else t_fail bench_md "$(cat "$tmp/b.md" | head -c 400)"; fi

@@ -30,8 +30,9 @@ static const char *bench_help =
     "tokens/s, the median of REPS repetitions, with the model's size, the bytes\n"
     "of weights each generated token reads, the machine's memory read bandwidth\n"
     "(same thread count) and the roofline fraction\n"
-    "tokens/s x bytes/token / bandwidth (for pp, above 100% means batching\n"
-    "reuses the weights).\n"
+    "tokens/s x bytes/token / bandwidth: for tg, the share of the bandwidth that\n"
+    "goes to reading weights; above 100% for pp means batching reuses weights,\n"
+    "for a model that fits in the cache, that it is read from the cache.\n"
     "\n"
     "  -m, --model FILE    GGUF model (Llama architecture)\n"
     "  -p, --n-prompt P    prompt tokens for pp (default 512; 0 skips pp)\n"
@@ -40,6 +41,8 @@ static const char *bench_help =
     "  -r, --repetitions R repetitions of each test (default 5)\n"
     "  -o, --output FMT    md (Markdown table, default), csv, or json (one object\n"
     "                      a line per test)\n"
+    "  --bw-mib M          buffer of the bandwidth test in MiB (default: four times\n"
+    "                      the last-level cache, 256 to 1024 MiB)\n"
     "  -h, --help          this text\n";
 
 typedef enum { OUT_MD, OUT_CSV, OUT_JSON } out_fmt;
@@ -206,7 +209,7 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
 
 int cmd_bench(int argc, char **argv) {
     bench_setup bs = {.n_threads = 0, .reps = 5};
-    int64_t n_prompt = 512, n_gen = 128;
+    int64_t n_prompt = 512, n_gen = 128, bw_mib = 0;
     out_fmt fmt = OUT_MD;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -217,6 +220,7 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_gen)) return 2; }
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1024, &bs.n_threads)) return 2; }
         else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1000, &bs.reps)) return 2; }
+        else if (!strcmp(a, "--bw-mib")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1 << 16, &bw_mib)) return 2; }
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             VAL();
             if (!strcmp(v, "md")) fmt = OUT_MD;
@@ -265,7 +269,8 @@ int cmd_bench(int argc, char **argv) {
     if (mote_ctx_new(m, &cp, &c, &err)) { rc = cli_fail("bench", "%s", err.msg); goto done; }
 
     /* Bandwidth first, while the model's pages are not yet competing. */
-    if (mote_bench_bandwidth((int32_t)bs.n_threads, 0, 5, &bs.bandwidth_gbs, &bs.bw_buffer_bytes, &err)) {
+    if (mote_bench_bandwidth((int32_t)bs.n_threads, (uint64_t)bw_mib << 20, 5, &bs.bandwidth_gbs,
+                             &bs.bw_buffer_bytes, &err)) {
         rc = cli_fail("bench", "%s", err.msg);
         goto done;
     }
