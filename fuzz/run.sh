@@ -53,13 +53,24 @@ seed_gguf() {
   printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' >"$dir/empty.gguf"
 }
 
+# Seeds for fuzz_vocab_import: the tokenizer.json fixtures of the tests,
+# each alone and followed by a NUL and its tokenizer_config.json.
+seed_vocab_import() {
+  dir=$1
+  for d in tests/data/vocab_import/*/; do
+    n=$(basename "$d")
+    cp "$d/tokenizer.json" "$dir/$n.json"
+    { cat "$d/tokenizer.json"; printf '\000'; cat "$d/tokenizer_config.json"; } >"$dir/$n-config.json"
+  done
+}
+
 status=0
 for target in fuzz/fuzz_*.c; do
   [ -f "$target" ] || continue
   name=$(basename "$target" .c)
   name=${name#fuzz_}
   bin="$OUT/fuzz_$name"
-  $FUZZ_CC $FLAGS -fsanitize=fuzzer,address,undefined "$target" "$OUT/libmote_fuzz.a" -lm -lpthread -o "$bin" \
+  $FUZZ_CC $FLAGS -fsanitize=fuzzer,address,undefined "$target" "$OUT/libmote_fuzz.a" -lm -lpthread -lpcre2-8 -lutf8proc -ljansson -o "$bin" \
     || { echo "fuzz: cannot build $target"; status=1; continue; }
   corpus="$OUT/corpus_$name"
   mkdir -p "$corpus"
