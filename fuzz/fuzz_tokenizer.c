@@ -1,23 +1,28 @@
-/* fuzz_tokenizer.c — libFuzzer target for the SentencePiece tokenizer
- * (src/tokenizer/spm.c).
+/* fuzz_tokenizer.c — libFuzzer target for the tokenizers (src/tokenizer/:
+ * SentencePiece, byte-level BPE with its PCRE2 pre-tokenizers, WordPiece)
+ * through the public vocab API (src/model/vocab.c).
  *
  * Each input is arbitrary bytes — the text to encode. The first byte, if
- * any, also picks the options (bit 0: add BOS/EOS; bit 1: the phi-3 vocab,
- * which has a user-defined token, instead of llama-spm), but the whole input
- * is encoded. Checked: encoding succeeds, counting (cap 0) and encoding agree,
- * a too-small buffer gets exactly the first ids, every id is in range, and
- * every piece decodes. With the llama-spm vocab (no user-defined tokens) the
- * ids must decode back to the input byte for byte, except that U+2581 "▁"
- * in the input comes back as a space. A broken promise traps.
+ * any, also picks the options, but the whole input is encoded: bit 0 adds
+ * special tokens, bit 1 parses special tokens in the text, bits 2..4 pick
+ * the vocab (llama-spm, phi-3, gpt-2, deepseek-llm, bert-bge, falcon,
+ * starcoder, mpt; a vocab that is absent falls back to llama-spm).
+ * Checked: encoding succeeds, counting (cap 0) and encoding agree, a
+ * too-small buffer gets exactly the first ids, every id is in range, every
+ * piece decodes, and streaming detokenization (mote_detok) gives exactly the
+ * concatenated pieces and never a cut UTF-8 character before the flush.
+ * Lossless vocabs must give the input back byte for byte when special
+ * tokens are not parsed: llama-spm (except that U+2581 "▁" comes back as a
+ * space) and gpt-2 (every byte has a token). A broken promise traps.
  *
- * The vocabs are loaded once: $MOTE_FUZZ_VOCAB, else
- * ${MOTE_SHARED:-../shared}/assets/vocab/ggml-vocab-llama-spm.gguf (run from
- * the project root, as fuzz/run.sh does); phi-3 is looked up beside it and
- * used when present. Self-contained: build with
+ * The vocabs are loaded once from ${MOTE_SHARED:-../shared}/assets/vocab
+ * (run from the project root, as fuzz/run.sh does); $MOTE_FUZZ_VOCAB
+ * replaces llama-spm. Self-contained: build with
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
- *     fuzz/fuzz_tokenizer.c $(find src -name '*.c') -lm -lpthread
+ *     fuzz/fuzz_tokenizer.c $(find src -name '*.c') -lm -lpthread -lpcre2-8 -lutf8proc
  */
-#include "tokenizer/tokenizer.h"
+#include "mote.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,21 +30,18 @@
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
-static mote_tokenizer *spm, *phi3;
+static const char *const names[8] = {"llama-spm", "phi-3", "gpt-2", "deepseek-llm",
+                                     "bert-bge", "falcon", "starcoder", "mpt"};
+static mote_vocab *vocabs[8];
 
-static mote_tokenizer *load(const char *path, bool required) {
+static mote_vocab *load(const char *path, bool required) {
     mote_error err = {0};
-    mote_gguf *g;
-    mote_tokenizer *t = NULL;
-    if (mote_gguf_open(path, &g, &err) == MOTE_OK) {
-        mote__tokenizer_load(g, &t, &err);
-        mote_gguf_close(g);
-    }
-    if (!t && required) {
-        fprintf(stderr, "fuzz_tokenizer: cannot load the vocab: %s (set MOTE_FUZZ_VOCAB)\n", err.msg);
+    mote_vocab *v = NULL;
+    if (mote_vocab_load(path, &v, &err) != MOTE_OK && required) {
+        fprintf(stderr, "fuzz_tokenizer: cannot load the vocab: %s (set MOTE_FUZZ_VOCAB or MOTE_SHARED)\n", err.msg);
         exit(1);
     }
-    return t;
+    return v;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -49,57 +51,85 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     const char *env = getenv("MOTE_FUZZ_VOCAB");
     const char *shared = getenv("MOTE_SHARED");
     if (!shared || !*shared) shared = "../shared";
-    if (env && *env) snprintf(path, sizeof path, "%s", env);
-    else snprintf(path, sizeof path, "%s/assets/vocab/ggml-vocab-llama-spm.gguf", shared);
-    spm = load(path, true);
-    snprintf(path, sizeof path, "%s/assets/vocab/ggml-vocab-phi-3.gguf", shared);
-    phi3 = load(path, false);
+    for (int i = 0; i < 8; i++) {
+        if (i == 0 && env && *env) snprintf(path, sizeof path, "%s", env);
+        else snprintf(path, sizeof path, "%s/assets/vocab/ggml-vocab-%s.gguf", shared, names[i]);
+        vocabs[i] = load(path, i == 0);
+    }
     return 0;
+}
+
+/* Where the incomplete UTF-8 character at the end of s[0..n) starts, or n. */
+static size_t cut_point(const unsigned char *s, size_t n) {
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        unsigned char c = s[n - k];
+        if ((c & 0xC0) == 0x80) continue;
+        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
+        return need > k ? n - k : n;
+    }
+    return n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = (const char *)data;
-    bool add_special = size > 0 && (data[0] & 1);
-    const mote_tokenizer *t = size > 0 && (data[0] & 2) && phi3 ? phi3 : spm;
+    int flags = size > 0 ? (data[0] & 3) : 0;
+    int which = size > 0 ? (data[0] >> 2) & 7 : 0;
+    const mote_vocab *v = vocabs[which] ? vocabs[which] : vocabs[0];
+    if (!vocabs[which]) which = 0;
+    int32_t n_vocab = mote_vocab_n_tokens(v);
 
     int64_t need = -1, n = -1;
-    mote_status s = mote__tokenizer_encode(t, text, size, add_special, NULL, 0, &need, NULL);
+    mote_status s = mote_tokenize(v, text, size, flags, NULL, 0, &need, NULL);
     CHECK(need >= 0 && (s == MOTE_OK ? need == 0 : s == MOTE_ERR_RANGE));
     int32_t *ids = malloc((size_t)(need + 1) * sizeof *ids);
     if (!ids) return 0;
-    CHECK(mote__tokenizer_encode(t, text, size, add_special, ids, need, &n, NULL) == MOTE_OK);
+    CHECK(mote_tokenize(v, text, size, flags, ids, need, &n, NULL) == MOTE_OK);
     CHECK(n == need);
     if (need > 1) { /* a short buffer gets the first ids and the count */
         int32_t *part = malloc((size_t)(need / 2) * sizeof *part);
         if (part) {
-            CHECK(mote__tokenizer_encode(t, text, size, add_special, part, need / 2, &n, NULL) == MOTE_ERR_RANGE);
+            CHECK(mote_tokenize(v, text, size, flags, part, need / 2, &n, NULL) == MOTE_ERR_RANGE);
             CHECK(n == need && memcmp(part, ids, (size_t)(need / 2) * sizeof *part) == 0);
             free(part);
         }
     }
 
-    /* Decode piece by piece into a growing buffer. */
-    size_t cap = size + 64, w = 0;
-    char *back = malloc(cap);
+    /* Decode piece by piece, and streamed, into growing buffers. */
+    size_t cap = 4 * size + 1024, w = 0, sw = 0;
+    char *back = malloc(cap), *streamed = malloc(cap);
+    mote_detok d;
+    mote_detok_init(&d, v);
     int32_t prev = -1;
-    for (int64_t i = 0; back && i < n; i++) {
-        CHECK(ids[i] >= 0 && ids[i] < mote__tokenizer_n_vocab(t));
-        char piece[256];
-        int np = mote__tokenizer_piece(t, prev, ids[i], piece, sizeof piece);
+    for (int64_t i = 0; back && streamed && i < n; i++) {
+        CHECK(ids[i] >= 0 && ids[i] < n_vocab);
+        char piece[512], chunk[600];
+        int np = mote_token_to_piece(v, prev, ids[i], piece, sizeof piece);
         CHECK(np >= 0 && np <= (int)sizeof piece);
-        if (w + (size_t)np > cap) {
-            cap = 2 * (w + (size_t)np);
-            char *nb = realloc(back, cap);
-            if (!nb) { free(back); back = NULL; break; }
-            back = nb;
+        int nc = mote_detok_push(&d, ids[i], chunk, sizeof chunk);
+        CHECK(nc >= 0);
+        if (w + (size_t)np + 8 > cap || sw + (size_t)nc + 8 > cap) {
+            cap = 2 * (w + sw + (size_t)np + (size_t)nc + 8);
+            char *nb = realloc(back, cap), *ns = nb ? realloc(streamed, cap) : NULL;
+            if (nb) back = nb;
+            if (ns) streamed = ns;
+            if (!nb || !ns) break;
         }
         memcpy(back + w, piece, (size_t)np);
         w += (size_t)np;
+        memcpy(streamed + sw, chunk, (size_t)nc);
+        sw += (size_t)nc;
+        /* What was released so far never ends inside a character that could
+         * still complete. */
+        CHECK(cut_point((const unsigned char *)streamed, sw) == sw);
         prev = ids[i];
     }
+    if (back && streamed && sw + 8 <= cap) {
+        sw += (size_t)mote_detok_flush(&d, streamed + sw, 8);
+        if (prev == ids[n > 0 ? n - 1 : 0] || n == 0) CHECK(sw == w && memcmp(streamed, back, w) == 0);
+    }
 
-    if (back && t == spm) {
-        /* Lossless but for "▁" -> " ". */
+    if (back && !(flags & MOTE_TOKENIZE_PARSE_SPECIAL) && which == 0) {
+        /* llama-spm: lossless but for "▁" -> " ". */
         size_t j = 0;
         for (size_t i = 0; i < size; j++) {
             CHECK(j < w);
@@ -113,7 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         CHECK(j == w);
     }
+    if (back && !(flags & MOTE_TOKENIZE_PARSE_SPECIAL) && which == 2) /* gpt-2: byte for byte */
+        CHECK(w == size && memcmp(back, text, size) == 0);
     free(back);
+    free(streamed);
     free(ids);
     return 0;
 }

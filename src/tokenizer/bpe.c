@@ -40,12 +40,17 @@
 
 #include <string.h>
 
+/* A merge in the hash table: one cache line holds four. */
+typedef struct bpe_merge {
+    uint64_t key;          /* (left id << 32 | right id), or UINT64_MAX for an empty slot */
+    int32_t rank;          /* its position in tokenizer.ggml.merges */
+    int32_t res;           /* the token of left + right, or -1 */
+} bpe_merge;
+
 struct tok_bpe {
     tok_pretok *pre;
     bool ignore_merges;
-    uint64_t *mkey;        /* (left id << 32 | right id), or UINT64_MAX for an empty slot */
-    int32_t *mrank;        /* rank of the merge in that slot */
-    int32_t *mres;         /* its result token, or -1 */
+    bpe_merge *merges;     /* open addressing, at least twice as many slots as merges */
     uint64_t mmask;
     int32_t byte_id[256];  /* token of byte b's unicode character, or -1 */
     char byte_utf8[256][2];/* that character in UTF-8 */
@@ -91,16 +96,14 @@ static uint64_t mix64(uint64_t x) {
 /* Slot of pair (l, r): its merge, or the empty slot where it would go. */
 static uint64_t merge_slot(const tok_bpe *b, uint64_t key) {
     uint64_t i = mix64(key) & b->mmask;
-    while (b->mkey[i] != UINT64_MAX && b->mkey[i] != key) i = (i + 1) & b->mmask;
+    while (b->merges[i].key != UINT64_MAX && b->merges[i].key != key) i = (i + 1) & b->mmask;
     return i;
 }
 
 void mote__bpe_free(tok_bpe *b) {
     if (!b) return;
     mote__pretok_free(b->pre);
-    mote__free(b->mkey);
-    mote__free(b->mrank);
-    mote__free(b->mres);
+    mote__free(b->merges);
     mote__free(b);
 }
 
@@ -119,15 +122,13 @@ static mote_status load_merges(const mote_gguf *g, mote_tokenizer *t, tok_bpe *b
         return mote__err(err, MOTE_ERR_FORMAT, "%s: %s has %llu merges, too many", path, key, (unsigned long long)n);
     uint64_t n_slots = 16;
     while (n_slots < 2 * n) n_slots *= 2;
-    b->mkey = mote__malloc((size_t)n_slots * sizeof *b->mkey);
-    b->mrank = mote__malloc((size_t)n_slots * sizeof *b->mrank);
-    b->mres = mote__malloc((size_t)n_slots * sizeof *b->mres);
+    b->merges = mote__malloc((size_t)n_slots * sizeof *b->merges);
     char *cat = mote__malloc(2 * (size_t)t->max_len + 1);
-    if (!b->mkey || !b->mrank || !b->mres || !cat) {
+    if (!b->merges || !cat) {
         mote__free(cat);
         return mote__err(err, MOTE_ERR_NOMEM, "out of memory for %llu merges", (unsigned long long)n);
     }
-    memset(b->mkey, 0xff, (size_t)n_slots * sizeof *b->mkey);
+    memset(b->merges, 0xff, (size_t)n_slots * sizeof *b->merges);
     b->mmask = n_slots - 1;
     for (uint64_t i = 0; i < n; i++) {
         const char *p;
@@ -153,16 +154,16 @@ static mote_status load_merges(const mote_gguf *g, mote_tokenizer *t, tok_bpe *b
                              key, (unsigned long long)i, shown, p, (int)(bn < 60 ? bn : 60), bad);
         }
         uint64_t k = pair_key(l, r), slot = merge_slot(b, k);
-        if (b->mkey[slot] == k) continue; /* a repeated merge keeps its first rank */
-        b->mkey[slot] = k;
-        b->mrank[slot] = (int32_t)i;
+        if (b->merges[slot].key == k) continue; /* a repeated merge keeps its first rank */
+        b->merges[slot].key = k;
+        b->merges[slot].rank = (int32_t)i;
         int32_t res = -1;
         if (ln + rn <= t->max_len) {
             memcpy(cat, p, ln);
             memcpy(cat + ln, sp + 1, rn);
             res = mote__tok_lookup(t, cat, ln + rn);
         }
-        b->mres[slot] = res;
+        b->merges[slot].res = res;
     }
     mote__free(cat);
     return MOTE_OK;
@@ -252,9 +253,9 @@ static mote_status try_pair(bpe_work *w, int32_t l, int32_t r) {
     if (l < 0 || r < 0) return MOTE_OK;
     int32_t lid = w->sym[l].id, rid = w->sym[r].id;
     if (lid < 0 || rid < 0) return MOTE_OK;
-    uint64_t k = pair_key(lid, rid), slot = merge_slot(w->b, k);
-    if (w->b->mkey[slot] != k) return MOTE_OK;
-    bpe_pair p = {w->b->mrank[slot], l, r, lid, rid, w->b->mres[slot]};
+    const bpe_merge *m = &w->b->merges[merge_slot(w->b, pair_key(lid, rid))];
+    if (m->key != pair_key(lid, rid)) return MOTE_OK;
+    bpe_pair p = {m->rank, l, r, lid, rid, m->res};
     return heap_push(w, p);
 }
 
