@@ -189,7 +189,12 @@ typedef struct mote_ctx mote_ctx;
 
 typedef struct mote_ctx_params {
     int32_t n_ctx;     /* context length (KV cache size); 0 = the model's */
-    int32_t n_threads; /* 0 = default */
+    int32_t n_threads; /* threads computing, the caller's included (1..256);
+                          0 = default: the physical cores this process may
+                          run on */
+    int32_t n_batch;   /* most tokens evaluated together (the work buffers
+                          are sized for it, capped at n_ctx); longer inputs
+                          go in chunks. 0 = default, 512 */
 } mote_ctx_params;
 mote_ctx_params mote_ctx_default_params(void);
 
@@ -197,6 +202,10 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p,
                          mote_ctx **out, mote_error *err);
 void mote_ctx_free(mote_ctx *c);
 int32_t mote_ctx_n_ctx(const mote_ctx *c);
+/* Threads the context computes with (the default resolved). */
+int32_t mote_ctx_n_threads(const mote_ctx *c);
+/* Most tokens one pass evaluates together (n_batch after its cap). */
+int32_t mote_ctx_n_batch(const mote_ctx *c);
 /* Number of positions already in the KV cache. */
 int32_t mote_ctx_n_past(const mote_ctx *c);
 /* Forget everything: the next token is evaluated at position 0. */
@@ -204,7 +213,11 @@ void mote_ctx_reset(mote_ctx *c);
 
 /* Evaluate tokens[0..n) at positions n_past.. and append them to the KV
  * cache. If logits != NULL it receives n * n_vocab floats (one row per token);
- * otherwise only the last token's logits are kept (see mote_ctx_logits).
+ * otherwise only the last token's logits are computed and kept (see
+ * mote_ctx_logits). Up to n_batch tokens go through the layers together
+ * (a prompt: one matrix product per weight for all of them), with causal
+ * attention; longer inputs go in chunks of n_batch. Allocates nothing.
+ * Results do not depend on the thread count (bit for bit).
  * MOTE_ERR_RANGE if the tokens do not fit the context. */
 mote_status mote_ctx_decode(mote_ctx *c, const int32_t *tokens, int32_t n,
                             float *logits, mote_error *err);

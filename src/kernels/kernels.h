@@ -73,4 +73,35 @@ void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, f
 /* In-place softmax over x (n). */
 void mote__softmax(float *x, int64_t n);
 
+/* ---- batched matrix product (matmul.c) ----
+ * Y (n_tok, n_rows) = X (n_tok, n_cols) @ W (n_rows, n_cols)^T in steps a
+ * caller can split over threads (a barrier between 1 and 3):
+ *   1. mote__matmul_quantize   activation rows -> W's vec_dot_type, once
+ *   2. mote__matmul_chunk_rows the weight rows of one unit of work
+ *   3. mote__matmul_rows       Y[t][r0..r1) for every token t
+ * Y[t][r] does not depend on the split: bit-identical for any thread count. */
+
+/* Bytes between consecutive quantized activation rows of n_cols elements
+ * for a weight of this type (the vec_dot_type row, rounded up to 64); 0
+ * when the type computes on the f32 activations directly (then pass the
+ * f32 rows themselves to mote__matmul_rows, stride 4 * row length). */
+size_t mote__matmul_act_stride(uint32_t type, int64_t n_cols);
+
+/* Quantize rows [t0, t1) of x (rows x_stride floats apart, n_cols used) to
+ * the vec_dot_type of `type` into act (rows act_stride bytes apart). Does
+ * nothing for a type that computes on f32. Thread-safe for disjoint rows. */
+void mote__matmul_quantize(uint32_t type, const float *x, size_t x_stride, int64_t n_cols,
+                           void *act, size_t act_stride, int64_t t0, int64_t t1);
+
+/* Weight rows per unit of work for n_tok tokens over nth threads: a tile
+ * that stays in L2 for n_tok > 1, a few units per thread. >= 1. */
+int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth);
+
+/* y[t * y_stride + r] = W row r . activation row t, for r in [r0, r1) and
+ * t in [0, n_tok). act: n_tok rows act_stride bytes apart, in W's
+ * vec_dot_type (from mote__matmul_quantize, or the f32 rows). Allocates
+ * nothing; thread-safe for disjoint row ranges. */
+void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride, int64_t n_tok,
+                       float *y, size_t y_stride, int64_t r0, int64_t r1);
+
 #endif /* MOTE_KERNELS_H */

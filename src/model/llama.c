@@ -1,54 +1,205 @@
 /* llama.c — the inference context and the Llama forward pass.
  *
- * A context owns the KV cache and every work buffer, all allocated once in
- * mote_ctx_new: evaluating tokens allocates nothing. The forward pass follows
- * llama.cpp's LLM_ARCH_LLAMA graph: embedding, then per block RMSNorm,
- * Q/K/V, RoPE ("normal" mode: adjacent pairs, as GGUF stores Q/K rows
- * permuted for it), causal grouped-query attention, output projection and
- * residual, RMSNorm, SwiGLU feed-forward and residual; final RMSNorm and the
- * output matrix. One token at a time; batched prompt processing belongs to
- * the speed work. Not here: loading (model.c), kernels (src/kernels/).
+ * A context owns the KV cache, a thread pool and every work buffer, all
+ * allocated once in mote_ctx_new for at most n_batch tokens at a time:
+ * evaluating tokens allocates nothing. The forward pass follows llama.cpp's
+ * LLM_ARCH_LLAMA graph: embedding, then per block RMSNorm, Q/K/V, RoPE
+ * ("normal" mode: adjacent pairs, as GGUF stores Q/K rows permuted for it),
+ * causal grouped-query attention, output projection and residual, RMSNorm,
+ * SwiGLU feed-forward and residual; final RMSNorm and the output matrix.
+ *
+ * Batches and threads: mote_ctx_decode runs the layers over up to n_batch
+ * tokens at once (one batched matrix product per weight, src/kernels/
+ * matmul.c; token i attends to cache positions <= its own), as one job on
+ * every thread of the pool. Inside the job, per-token work (norms,
+ * quantizing activations, RoPE, residuals) is split by tokens, matrix
+ * products by chunks of weight rows, attention by (token, head) pairs, with
+ * barriers between the steps. Each value is computed by one thread with the
+ * same code whatever the thread count, so results are bit-identical for any
+ * number of threads. Generation is the same path with one token.
+ *
+ * Not here: loading (model.c), kernels (src/kernels/), the pool itself
+ * (src/core/threadpool.c).
  */
 #include "model.h"
+#include "../core/threadpool.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
+
+#define DEFAULT_N_BATCH 512
+#define MAX_N_BATCH (1 << 16)
+#define N_ACT_BUFS 3 /* distinct activation types one input may need (q, k, v) */
+
+/* One decode pass over a batch: the job every thread runs. Lives in the
+ * context (no allocation per pass). */
+typedef struct fwd_job {
+    struct mote_ctx *c;
+    const int32_t *tokens; /* (n_tok) */
+    int32_t n_tok;
+    int32_t pos0;          /* position of tokens[0] */
+    int32_t out_first;     /* logits for tokens [out_first, n_tok) ... */
+    float *out;            /* ... land here, n_vocab a row */
+    /* Work counters of the dynamically split loops, used alternately: a
+     * loop resets the other one, which the loop before it used; a barrier
+     * always separates two loops (see claim_counter). */
+    atomic_int counters[2];
+} fwd_job;
 
 struct mote_ctx {
     const mote_model *model;
     int32_t n_ctx;
     int32_t n_past;
     int32_t n_threads;
+    int32_t n_batch;
+    mote_threadpool *pool;
     /* KV cache: (n_layer, n_ctx, kv_dim) each, f32. */
     float *k_cache, *v_cache;
-    /* Activations (llama2.c's RunState). */
-    float *x;      /* (n_embd) residual stream */
-    float *xb;     /* (max(n_embd, q_dim)) normed input / attention output */
-    float *xb2;    /* (n_embd) */
-    float *q;      /* (q_dim) */
-    float *hb;     /* (n_ff) */
-    float *hb2;    /* (n_ff) */
-    float *att;    /* (n_ctx) scores of one head */
-    float *logits; /* (n_vocab) */
+    /* Activations of a batch, n_batch rows each (llama2.c's RunState). */
+    float *x;      /* (n_batch, n_embd) residual stream */
+    float *xb;     /* (n_batch, n_embd) normed input of a block half */
+    float *xb2;    /* (n_batch, n_embd) output of wo / w_down */
+    float *q;      /* (n_batch, q_dim) */
+    float *xo;     /* (n_batch, q_dim) attention output */
+    float *hb;     /* (n_batch, n_ff) gate, then silu(gate) * up */
+    float *hb2;    /* (n_batch, n_ff) up */
+    float *att;    /* (n_threads, n_ctx) scores of one head, per thread */
+    float *logits; /* (n_vocab) of the last evaluated token */
     float *inv_freq; /* (n_rot/2) RoPE frequencies */
-    void *scratch;   /* quantized activation for mote__matvec */
+    /* Quantized activations for the matrix products: N_ACT_BUFS buffers
+     * of act_bytes, each (n_batch, stride) in some vec_dot_type. */
+    void *act[N_ACT_BUFS];
+    size_t act_bytes;
+    fwd_job job;
 };
 
 mote_ctx_params mote_ctx_default_params(void) {
-    return (mote_ctx_params){.n_ctx = 0, .n_threads = 0};
+    return (mote_ctx_params){.n_ctx = 0, .n_threads = 0, .n_batch = DEFAULT_N_BATCH};
 }
 
-/* The largest matvec scratch any matrix of the model needs. */
-static size_t max_scratch(const mote_model *m) {
-    size_t best = mote__matvec_scratch_bytes(m->output.type, m->output.n_cols);
-    for (int32_t l = 0; l < m->hp.n_layer; l++) {
-        const mote_layer *L = &m->layers[l];
-        const mote_matrix *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
-            size_t b = mote__matvec_scratch_bytes(mats[i]->type, mats[i]->n_cols);
-            if (b > best) best = b;
+/* ---- matrix products over a group of weights sharing one input ---- */
+
+/* Up to three weights applied to the same input rows (q/k/v, gate/up, or
+ * one), with where each output goes, and the activation each reads. */
+typedef struct mm_group {
+    int n;
+    const mote_matrix *w[3];
+    float *y[3];
+    size_t y_stride[3];  /* floats between output rows */
+    const void *act[3];  /* filled by group_plan */
+    size_t act_stride[3];
+    int act_buf[3];      /* index into c->act, or -1: the f32 rows */
+} mm_group;
+
+/* Assign each weight of g an activation: the f32 rows x (x_stride floats
+ * apart) when its type computes on f32, else a buffer of c->act, shared by
+ * weights with the same vec_dot_type. Deterministic: every thread computes
+ * the same plan. Returns the number of buffers used. */
+static int group_plan(const mote_ctx *c, mm_group *g, const float *x, size_t x_stride) {
+    int n_bufs = 0;
+    for (int i = 0; i < g->n; i++) {
+        const mote_kernel_table *k = mote__kernels_for(g->w[i]->type);
+        g->act_buf[i] = -1;
+        if (!k->quantize_act) {
+            g->act[i] = x;
+            g->act_stride[i] = x_stride * sizeof(float);
+            continue;
+        }
+        for (int j = 0; j < i && g->act_buf[i] < 0; j++) {
+            const mote_kernel_table *kj = mote__kernels_for(g->w[j]->type);
+            if (g->act_buf[j] >= 0 && kj->vec_dot_type == k->vec_dot_type &&
+                kj->quantize_act == k->quantize_act) {
+                g->act_buf[i] = g->act_buf[j];
+                g->act[i] = g->act[j];
+                g->act_stride[i] = g->act_stride[j];
+            }
+        }
+        if (g->act_buf[i] < 0) {
+            g->act_buf[i] = n_bufs;
+            g->act[i] = c ? c->act[n_bufs] : NULL;
+            g->act_stride[i] = mote__matmul_act_stride(g->w[i]->type, g->w[i]->n_cols);
+            n_bufs++;
         }
     }
-    return best;
+    return n_bufs;
+}
+
+/* Quantize rows [t0, t1) of x into every buffer the plan of g uses. */
+static void group_quantize(const mm_group *g, const float *x, size_t x_stride, int64_t t0,
+                           int64_t t1) {
+    for (int i = 0; i < g->n; i++) {
+        bool first = g->act_buf[i] >= 0;
+        for (int j = 0; j < i && first; j++) first = g->act_buf[j] != g->act_buf[i];
+        if (first)
+            mote__matmul_quantize(g->w[i]->type, x, x_stride, g->w[i]->n_cols, (void *)g->act[i],
+                                  g->act_stride[i], t0, t1);
+    }
+}
+
+/* The counter of the next dynamically split loop of this job. Every thread
+ * calls it once per loop, in the same order (*seq counts the loops); thread
+ * 0 resets the other counter, which the previous loop used and which the
+ * next loop will use — safe because a barrier separates consecutive loops,
+ * and thread 0 cannot pass the one after this loop before resetting. */
+static atomic_int *claim_counter(fwd_job *job, int ith, int *seq) {
+    int s = (*seq)++;
+    if (ith == 0) atomic_store(&job->counters[(s + 1) & 1], 0);
+    return &job->counters[s & 1];
+}
+
+/* Every thread: compute the products of g for n_tok rows, taking chunks of
+ * weight rows from a shared counter until none are left. */
+static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith, int nth,
+                         int *seq) {
+    atomic_int *ctr = claim_counter(job, ith, seq);
+    int64_t chunk[3], n_chunks[3], total = 0;
+    for (int i = 0; i < g->n; i++) {
+        chunk[i] = mote__matmul_chunk_rows(g->w[i], n_tok, nth);
+        n_chunks[i] = (g->w[i]->n_rows + chunk[i] - 1) / chunk[i];
+        total += n_chunks[i];
+    }
+    for (;;) {
+        int64_t k = atomic_fetch_add(ctr, 1);
+        if (k >= total) break;
+        int i = 0;
+        while (k >= n_chunks[i]) k -= n_chunks[i++];
+        int64_t r0 = k * chunk[i], r1 = r0 + chunk[i];
+        if (r1 > g->w[i]->n_rows) r1 = g->w[i]->n_rows;
+        mote__matmul_rows(g->w[i], g->act[i], g->act_stride[i], n_tok, g->y[i], g->y_stride[i], r0,
+                          r1);
+    }
+}
+
+/* ---- context ---- */
+
+/* The most activation buffers one group of the model needs, and the bytes
+ * each must hold for n_batch rows. */
+static int act_needs(const mote_model *m, int32_t n_batch, size_t *bytes) {
+    size_t stride = 0;
+    int n_bufs = 1;
+    for (int32_t l = -1; l < m->hp.n_layer; l++) {
+        mm_group g[4];
+        int n_g = 0;
+        if (l < 0) {
+            g[n_g++] = (mm_group){.n = 1, .w = {&m->output}};
+        } else {
+            const mote_layer *L = &m->layers[l];
+            g[n_g++] = (mm_group){.n = 3, .w = {&L->wq, &L->wk, &L->wv}};
+            g[n_g++] = (mm_group){.n = 1, .w = {&L->wo}};
+            g[n_g++] = (mm_group){.n = 2, .w = {&L->w_gate, &L->w_up}};
+            g[n_g++] = (mm_group){.n = 1, .w = {&L->w_down}};
+        }
+        for (int i = 0; i < n_g; i++) {
+            int nb = group_plan(NULL, &g[i], NULL, 0);
+            if (nb > n_bufs) n_bufs = nb;
+            for (int j = 0; j < g[i].n; j++) {
+                size_t s = mote__matmul_act_stride(g[i].w[j]->type, g[i].w[j]->n_cols);
+                if (s > stride) stride = s;
+            }
+        }
+    }
+    *bytes = stride * (size_t)n_batch;
+    return n_bufs;
 }
 
 mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx **out,
@@ -60,34 +211,57 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     if (params.n_ctx < 0 || n_ctx > (1 << 22))
         return mote__err(err, MOTE_ERR_INVALID_ARG, "context length %d is out of range (1..%d)",
                          (int)params.n_ctx, 1 << 22);
+    if (params.n_threads < 0 || params.n_threads > MOTE_MAX_THREADS)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "thread count %d is out of range (1..%d, 0 = default)",
+                         (int)params.n_threads, MOTE_MAX_THREADS);
+    if (params.n_batch < 0 || params.n_batch > MAX_N_BATCH)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "batch size %d is out of range (1..%d, 0 = default)",
+                         (int)params.n_batch, MAX_N_BATCH);
+    int32_t n_threads = params.n_threads > 0 ? params.n_threads : (int32_t)mote__cpu_physical_cores();
+    int32_t n_batch = params.n_batch > 0 ? params.n_batch : DEFAULT_N_BATCH;
+    if (n_batch > n_ctx) n_batch = n_ctx;
+
     mote_ctx *c = mote__calloc(1, sizeof *c);
     if (!c) return mote__err(err, MOTE_ERR_NOMEM, "out of memory");
     c->model = m;
     c->n_ctx = n_ctx;
-    c->n_threads = params.n_threads;
+    c->n_threads = n_threads;
+    c->n_batch = n_batch;
 
+    const size_t nb = (size_t)n_batch;
     size_t kv_dim = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
     size_t q_dim = (size_t)hp->n_head * (size_t)hp->head_dim;
     size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kv_dim; /* bounded: layers, ctx, dims checked */
-    size_t xb_len = q_dim > (size_t)hp->n_embd ? q_dim : (size_t)hp->n_embd;
     c->k_cache = mote__calloc(cache, sizeof(float));
     c->v_cache = mote__calloc(cache, sizeof(float));
-    c->x = mote__calloc((size_t)hp->n_embd, sizeof(float));
-    c->xb = mote__calloc(xb_len, sizeof(float));
-    c->xb2 = mote__calloc((size_t)hp->n_embd, sizeof(float));
-    c->q = mote__calloc(q_dim, sizeof(float));
-    c->hb = mote__calloc((size_t)hp->n_ff, sizeof(float));
-    c->hb2 = mote__calloc((size_t)hp->n_ff, sizeof(float));
-    c->att = mote__calloc((size_t)n_ctx, sizeof(float));
+    c->x = mote__calloc(nb * (size_t)hp->n_embd, sizeof(float));
+    c->xb = mote__calloc(nb * (size_t)hp->n_embd, sizeof(float));
+    c->xb2 = mote__calloc(nb * (size_t)hp->n_embd, sizeof(float));
+    c->q = mote__calloc(nb * q_dim, sizeof(float));
+    c->xo = mote__calloc(nb * q_dim, sizeof(float));
+    c->hb = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
+    c->hb2 = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
+    c->att = mote__calloc((size_t)n_threads * (size_t)n_ctx, sizeof(float));
     c->logits = mote__calloc((size_t)hp->n_vocab, sizeof(float));
     c->inv_freq = mote__calloc((size_t)hp->n_rot / 2, sizeof(float));
-    c->scratch = mote__malloc_aligned(max_scratch(m) + 64, 64);
-    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->hb || !c->hb2 ||
-        !c->att || !c->logits || !c->inv_freq || !c->scratch) {
+    int n_act = act_needs(m, n_batch, &c->act_bytes);
+    bool act_ok = true;
+    for (int i = 0; i < n_act; i++)
+        act_ok = act_ok && (c->act[i] = mote__malloc_aligned(c->act_bytes + 64, 64)) != NULL;
+    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb ||
+        !c->hb2 || !c->att || !c->logits || !c->inv_freq || !act_ok) {
+        double mib = (2.0 * (double)cache * 4.0 +
+                      (double)nb * (4.0 * (double)(3 * hp->n_embd + 2 * q_dim + 2 * hp->n_ff)) +
+                      (double)n_act * (double)c->act_bytes) / 1048576.0;
         mote_ctx_free(c);
         return mote__err(err, MOTE_ERR_NOMEM,
-                         "out of memory allocating a context of %d tokens (KV cache %.1f MiB)",
-                         (int)n_ctx, 2.0 * (double)cache * 4.0 / 1048576.0);
+                         "out of memory allocating a context of %d tokens, batch %d (%.1f MiB)",
+                         (int)n_ctx, (int)n_batch, mib);
+    }
+    mote_status s = mote__threadpool_new(n_threads, &c->pool, err);
+    if (s) {
+        mote_ctx_free(c);
+        return s;
     }
     /* theta_i = base^(-2i/n_rot), as llama.cpp's rope with freq_scale 1. */
     for (int32_t i = 0; i < hp->n_rot / 2; i++)
@@ -98,25 +272,31 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
 
 void mote_ctx_free(mote_ctx *c) {
     if (!c) return;
+    mote__threadpool_free(c->pool);
     mote__free(c->k_cache);
     mote__free(c->v_cache);
     mote__free(c->x);
     mote__free(c->xb);
     mote__free(c->xb2);
     mote__free(c->q);
+    mote__free(c->xo);
     mote__free(c->hb);
     mote__free(c->hb2);
     mote__free(c->att);
     mote__free(c->logits);
     mote__free(c->inv_freq);
-    mote__free_aligned(c->scratch);
+    for (int i = 0; i < N_ACT_BUFS; i++) mote__free_aligned(c->act[i]);
     mote__free(c);
 }
 
 int32_t mote_ctx_n_ctx(const mote_ctx *c) { return c->n_ctx; }
 int32_t mote_ctx_n_past(const mote_ctx *c) { return c->n_past; }
+int32_t mote_ctx_n_threads(const mote_ctx *c) { return c->n_threads; }
+int32_t mote_ctx_n_batch(const mote_ctx *c) { return c->n_batch; }
 void mote_ctx_reset(mote_ctx *c) { c->n_past = 0; }
 const float *mote_ctx_logits(const mote_ctx *c) { return c->logits; }
+
+/* ---- forward pass ---- */
 
 /* Rotate the first n_rot dims of each of n_heads heads (head_dim apart) by
  * pos * inv_freq, adjacent pairs (x[2i], x[2i+1]). */
@@ -134,68 +314,153 @@ static void rope(float *v, int32_t n_heads, int32_t head_dim, int32_t n_rot,
     }
 }
 
-/* Evaluate one token at position pos (< n_ctx); logits land in c->logits. */
-static void forward_token(mote_ctx *c, int32_t token, int32_t pos) {
+/* Attention of one query head at position pos over cache positions
+ * 0..pos: out (head_dim) = softmax(q . k_t / sqrt(head_dim)) @ v_t.
+ * att: pos + 1 floats of scratch. k_layer, v_layer: (n_ctx, kv_dim). */
+static void attend_head(const float *qh, const float *k_layer, const float *v_layer,
+                        size_t kv_dim, size_t kv_off, int32_t hd, int32_t pos, float att_scale,
+                        float *att, float *out) {
+    for (int32_t t = 0; t <= pos; t++) {
+        const float *kt = k_layer + (size_t)t * kv_dim + kv_off;
+        float s = 0.0f;
+        for (int32_t i = 0; i < hd; i++) s += qh[i] * kt[i];
+        att[t] = s * att_scale;
+    }
+    mote__softmax(att, pos + 1);
+    memset(out, 0, (size_t)hd * sizeof(float));
+    for (int32_t t = 0; t <= pos; t++) {
+        const float *vt = v_layer + (size_t)t * kv_dim + kv_off;
+        const float a = att[t];
+        for (int32_t i = 0; i < hd; i++) out[i] += a * vt[i];
+    }
+}
+
+/* The job of one batch, run on every thread (ith of nth). Steps are
+ * separated by barriers where a step reads what other threads wrote;
+ * `mine` is this thread's share [t0, t1) of the tokens. */
+static void forward_batch(void *arg, int ith, int nth) {
+    fwd_job *job = arg;
+    mote_ctx *c = job->c;
+    mote_threadpool *tp = c->pool;
     const mote_model *m = c->model;
     const mote_hparams *hp = &m->hp;
-    const int32_t hd = hp->head_dim, n_embd = hp->n_embd;
-    const size_t kv_dim = (size_t)hp->n_head_kv * hd;
+    const int32_t hd = hp->head_dim, n_embd = hp->n_embd, n_ff = hp->n_ff;
+    const int64_t n_tok = job->n_tok;
+    const int32_t pos0 = job->pos0;
+    const size_t kv_dim = (size_t)hp->n_head_kv * hd, q_dim = (size_t)hp->n_head * hd;
     const int32_t group = hp->n_head / hp->n_head_kv;
     const float att_scale = 1.0f / sqrtf((float)hd);
-    float *x = c->x;
+    float *att = c->att + (size_t)ith * c->n_ctx;
+    int seq = 0;
+    int64_t t0, t1;
+    mote__split_range(n_tok, ith, nth, &t0, &t1);
 
-    mote__matrix_get_row(&m->tok_embd, token, x);
+    for (int64_t t = t0; t < t1; t++)
+        mote__matrix_get_row(&m->tok_embd, job->tokens[t], c->x + (size_t)t * n_embd);
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const mote_layer *L = &m->layers[l];
         float *k_layer = c->k_cache + (size_t)l * c->n_ctx * kv_dim;
         float *v_layer = c->v_cache + (size_t)l * c->n_ctx * kv_dim;
-        float *k = k_layer + (size_t)pos * kv_dim;
-        float *v = v_layer + (size_t)pos * kv_dim;
 
-        /* attention: xb (n_embd) -> q (q_dim), k, v (kv_dim) */
-        mote__rmsnorm(c->xb, x, L->attn_norm, n_embd, hp->rms_eps);
-        mote__matvec(&L->wq, c->xb, c->q, c->scratch);
-        mote__matvec(&L->wk, c->xb, k, c->scratch);
-        mote__matvec(&L->wv, c->xb, v, c->scratch);
-        rope(c->q, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
-        rope(k, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
+        /* attention: xb (n_tok, n_embd) -> q (n_tok, q_dim), and k, v
+         * (n_tok, kv_dim) straight into the cache rows pos0.. */
+        mm_group qkv = {.n = 3,
+                        .w = {&L->wq, &L->wk, &L->wv},
+                        .y = {c->q, k_layer + (size_t)pos0 * kv_dim, v_layer + (size_t)pos0 * kv_dim},
+                        .y_stride = {q_dim, kv_dim, kv_dim}};
+        group_plan(c, &qkv, c->xb, (size_t)n_embd);
+        for (int64_t t = t0; t < t1; t++)
+            mote__rmsnorm(c->xb + (size_t)t * n_embd, c->x + (size_t)t * n_embd, L->attn_norm, n_embd,
+                          hp->rms_eps);
+        group_quantize(&qkv, c->xb, (size_t)n_embd, t0, t1);
+        mote__threadpool_barrier(tp);
+        group_matmul(job, &qkv, n_tok, ith, nth, &seq);
+        mote__threadpool_barrier(tp);
+        for (int64_t t = t0; t < t1; t++) {
+            int32_t pos = pos0 + (int32_t)t;
+            rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
+            rope(k_layer + (size_t)pos * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
+        }
+        mote__threadpool_barrier(tp);
 
-        for (int32_t h = 0; h < hp->n_head; h++) {
-            const float *qh = c->q + (size_t)h * hd;
-            const size_t kv_off = (size_t)(h / group) * hd;
-            for (int32_t t = 0; t <= pos; t++) {
-                const float *kt = k_layer + (size_t)t * kv_dim + kv_off;
-                float s = 0.0f;
-                for (int32_t i = 0; i < hd; i++) s += qh[i] * kt[i];
-                c->att[t] = s * att_scale;
-            }
-            mote__softmax(c->att, pos + 1);
-            float *out = c->xb + (size_t)h * hd; /* xb is free again: reuse it */
-            memset(out, 0, (size_t)hd * sizeof(float));
-            for (int32_t t = 0; t <= pos; t++) {
-                const float *vt = v_layer + (size_t)t * kv_dim + kv_off;
-                const float a = c->att[t];
-                for (int32_t i = 0; i < hd; i++) out[i] += a * vt[i];
+        /* causal attention: (token, head) pairs taken from a counter */
+        atomic_int *ctr = claim_counter(job, ith, &seq);
+        const int64_t n_items = n_tok * hp->n_head;
+        for (;;) {
+            int64_t k = atomic_fetch_add(ctr, 1);
+            if (k >= n_items) break;
+            int64_t t = k / hp->n_head, h = k % hp->n_head;
+            attend_head(c->q + (size_t)t * q_dim + (size_t)h * hd, k_layer, v_layer, kv_dim,
+                        (size_t)(h / group) * hd, hd, pos0 + (int32_t)t, att_scale, att,
+                        c->xo + (size_t)t * q_dim + (size_t)h * hd);
+        }
+        mote__threadpool_barrier(tp);
+
+        /* output projection: xo (n_tok, q_dim) -> xb2 (n_tok, n_embd) */
+        mm_group wo = {.n = 1, .w = {&L->wo}, .y = {c->xb2}, .y_stride = {(size_t)n_embd}};
+        group_plan(c, &wo, c->xo, q_dim);
+        group_quantize(&wo, c->xo, q_dim, t0, t1);
+        mote__threadpool_barrier(tp);
+        group_matmul(job, &wo, n_tok, ith, nth, &seq);
+        mote__threadpool_barrier(tp);
+
+        /* residual, then feed-forward: down(silu(gate x) * up x) */
+        mm_group ffn = {.n = 2,
+                        .w = {&L->w_gate, &L->w_up},
+                        .y = {c->hb, c->hb2},
+                        .y_stride = {(size_t)n_ff, (size_t)n_ff}};
+        group_plan(c, &ffn, c->xb, (size_t)n_embd);
+        for (int64_t t = t0; t < t1; t++) {
+            float *xt = c->x + (size_t)t * n_embd;
+            const float *dt = c->xb2 + (size_t)t * n_embd;
+            for (int32_t i = 0; i < n_embd; i++) xt[i] += dt[i];
+            mote__rmsnorm(c->xb + (size_t)t * n_embd, xt, L->ffn_norm, n_embd, hp->rms_eps);
+        }
+        group_quantize(&ffn, c->xb, (size_t)n_embd, t0, t1);
+        mote__threadpool_barrier(tp);
+        group_matmul(job, &ffn, n_tok, ith, nth, &seq);
+        mote__threadpool_barrier(tp);
+        {
+            /* SwiGLU, split by elements so that one token uses every thread */
+            int64_t e0, e1;
+            mote__split_range(n_tok * n_ff, ith, nth, &e0, &e1);
+            for (int64_t e = e0; e < e1; e++) {
+                float g = c->hb[e];
+                c->hb[e] = g / (1.0f + expf(-g)) * c->hb2[e];
             }
         }
-        mote__matvec(&L->wo, c->xb, c->xb2, c->scratch);
-        for (int32_t i = 0; i < n_embd; i++) x[i] += c->xb2[i];
-
-        /* feed-forward: down(silu(gate x) * up x) */
-        mote__rmsnorm(c->xb, x, L->ffn_norm, n_embd, hp->rms_eps);
-        mote__matvec(&L->w_gate, c->xb, c->hb, c->scratch);
-        mote__matvec(&L->w_up, c->xb, c->hb2, c->scratch);
-        for (int32_t i = 0; i < hp->n_ff; i++) {
-            float g = c->hb[i];
-            c->hb[i] = g / (1.0f + expf(-g)) * c->hb2[i];
+        mote__threadpool_barrier(tp);
+        mm_group down = {.n = 1, .w = {&L->w_down}, .y = {c->xb2}, .y_stride = {(size_t)n_embd}};
+        group_plan(c, &down, c->hb, (size_t)n_ff);
+        group_quantize(&down, c->hb, (size_t)n_ff, t0, t1);
+        mote__threadpool_barrier(tp);
+        group_matmul(job, &down, n_tok, ith, nth, &seq);
+        mote__threadpool_barrier(tp);
+        for (int64_t t = t0; t < t1; t++) {
+            float *xt = c->x + (size_t)t * n_embd;
+            const float *dt = c->xb2 + (size_t)t * n_embd;
+            for (int32_t i = 0; i < n_embd; i++) xt[i] += dt[i];
         }
-        mote__matvec(&L->w_down, c->hb, c->xb2, c->scratch);
-        for (int32_t i = 0; i < n_embd; i++) x[i] += c->xb2[i];
+        /* the next layer's norm reads only this thread's own tokens: no
+         * barrier needed here */
     }
 
-    mote__rmsnorm(x, x, m->out_norm, n_embd, hp->rms_eps);
-    mote__matvec(&m->output, x, c->logits, c->scratch);
+    /* Final norm and the output matrix, for tokens [out_first, n_tok)
+     * only: xb row i holds token out_first + i. */
+    const int64_t first = job->out_first, n_out = n_tok - first;
+    if (n_out <= 0) return;
+    mm_group outg = {.n = 1, .w = {&m->output}, .y = {job->out}, .y_stride = {(size_t)hp->n_vocab}};
+    group_plan(c, &outg, c->xb, (size_t)n_embd);
+    int64_t o0 = t0 > first ? t0 : first, o1 = t1;
+    for (int64_t t = o0; t < o1; t++)
+        mote__rmsnorm(c->xb + (size_t)(t - first) * n_embd, c->x + (size_t)t * n_embd, m->out_norm,
+                      n_embd, hp->rms_eps);
+    /* Each thread quantizes the rows it just normed; the previous readers
+     * of xb and the activation buffers finished before the last barrier. */
+    if (o1 > o0) group_quantize(&outg, c->xb, (size_t)n_embd, o0 - first, o1 - first);
+    mote__threadpool_barrier(tp);
+    group_matmul(job, &outg, n_out, ith, nth, &seq);
 }
 
 mote_status mote_ctx_decode(mote_ctx *c, const int32_t *tokens, int32_t n, float *logits,
@@ -210,10 +475,27 @@ mote_status mote_ctx_decode(mote_ctx *c, const int32_t *tokens, int32_t n, float
         if (tokens[i] < 0 || tokens[i] >= n_vocab)
             return mote__err(err, MOTE_ERR_INVALID_ARG, "token id %d is out of range (vocabulary %d)",
                              (int)tokens[i], (int)n_vocab);
-    for (int32_t i = 0; i < n; i++) {
-        forward_token(c, tokens[i], c->n_past);
-        c->n_past++;
-        if (logits) memcpy(logits + (size_t)i * n_vocab, c->logits, (size_t)n_vocab * sizeof(float));
+    for (int32_t i = 0; i < n; i += c->n_batch) {
+        int32_t nb = n - i < c->n_batch ? n - i : c->n_batch;
+        bool last = i + nb == n;
+        fwd_job *job = &c->job;
+        job->c = c;
+        job->tokens = tokens + i;
+        job->n_tok = nb;
+        job->pos0 = c->n_past;
+        if (logits) {
+            job->out_first = 0;
+            job->out = logits + (size_t)i * n_vocab;
+        } else {
+            job->out_first = last ? nb - 1 : nb; /* only the very last row */
+            job->out = c->logits;
+        }
+        atomic_store(&job->counters[0], 0);
+        atomic_store(&job->counters[1], 0);
+        mote__threadpool_run(c->pool, forward_batch, job);
+        c->n_past += nb;
+        if (logits && last)
+            memcpy(c->logits, logits + (size_t)(n - 1) * n_vocab, (size_t)n_vocab * sizeof(float));
     }
     return MOTE_OK;
 }

@@ -18,6 +18,8 @@ static const char *run_help =
     "  --prompt-ids \"ID ..\" prompt as token ids, used verbatim (no BOS added)\n"
     "  -n, --n-predict N    tokens to generate (default 128); stops early at EOS\n"
     "  -c, --ctx N          context length (default: the model's, at most 4096)\n"
+    "  -t, --threads N      threads to compute with (default: the physical cores)\n"
+    "  -b, --batch N        prompt tokens evaluated together (default 512)\n"
     "  --temp T             temperature (default 0.8); 0 is greedy\n"
     "  --top-k K            keep the K most likely tokens (default 40; 0 = off)\n"
     "  --top-p P            keep the smallest set with probability >= P (default 0.95; 1 = off)\n"
@@ -60,7 +62,7 @@ static int32_t *parse_ids(const char *s, int32_t *n_out) {
 
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *prompt = NULL, *prompt_ids = NULL, *dump_path = NULL;
-    int64_t n_predict = 128, n_ctx = 0, top_k = 40, repeat_last_n = 64;
+    int64_t n_predict = 128, n_ctx = 0, top_k = 40, repeat_last_n = 64, n_threads = 0, n_batch = 0;
     mote_sampler_params sp = mote_sampler_default_params();
     bool seed_given = false;
     for (int i = 1; i < argc; i++) {
@@ -72,6 +74,8 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--prompt-ids")) { VAL(); prompt_ids = v; }
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { VAL(); if (!cli_parse_i64("run", a, v, 0, 1 << 24, &n_predict)) return 2; }
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) { VAL(); if (!cli_parse_i64("run", a, v, 1, 1 << 22, &n_ctx)) return 2; }
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { VAL(); if (!cli_parse_i64("run", a, v, 1, 256, &n_threads)) return 2; }
+        else if (!strcmp(a, "-b") || !strcmp(a, "--batch")) { VAL(); if (!cli_parse_i64("run", a, v, 1, 1 << 16, &n_batch)) return 2; }
         else if (!strcmp(a, "--temp")) { VAL(); if (!cli_parse_f32("run", a, v, 0, 100, &sp.temperature)) return 2; }
         else if (!strcmp(a, "--top-k")) { VAL(); if (!cli_parse_i64("run", a, v, 0, INT32_MAX, &top_k)) return 2; }
         else if (!strcmp(a, "--top-p")) { VAL(); if (!cli_parse_f32("run", a, v, 1e-6, 1, &sp.top_p)) return 2; }
@@ -96,6 +100,7 @@ int cmd_run(int argc, char **argv) {
     mote_sampler *sampler = NULL;
     int32_t *tokens = NULL;
     FILE *dump = NULL;
+    float *dump_rows = NULL;
 
     double t0 = mote_time_now();
     if (mote_model_load(model_path, &model, &err)) { cli_fail("run", "%s", err.msg); goto done; }
@@ -131,6 +136,8 @@ int cmd_run(int argc, char **argv) {
 
     mote_ctx_params cp = mote_ctx_default_params();
     cp.n_ctx = n_ctx > 0 ? (int32_t)n_ctx : (info.n_ctx_train < 4096 ? info.n_ctx_train : 4096);
+    cp.n_threads = (int32_t)n_threads;
+    cp.n_batch = (int32_t)n_batch;
     if (n_prompt > cp.n_ctx) {
         cli_fail("run", "the prompt has %d tokens but the context holds %d: shorten it or raise -c", (int)n_prompt, (int)cp.n_ctx);
         goto done;
@@ -154,16 +161,24 @@ int cmd_run(int argc, char **argv) {
         }
     fflush(stdout);
 
+    /* The prompt in one call (the library batches it); with --dump-logits,
+     * in chunks of the context's batch size, every row kept. */
+    int32_t chunk = dump ? mote_ctx_n_batch(ctx) : n_prompt;
+    if (dump && !(dump_rows = malloc((size_t)chunk * (size_t)info.n_vocab * sizeof(float)))) {
+        cli_fail("run", "out of memory");
+        goto done;
+    }
     double t1 = mote_time_now();
-    for (int32_t i = 0; i < n_prompt; i++) {
-        if (mote_ctx_decode(ctx, &tokens[i], 1, NULL, &err)) { cli_fail("run", "%s", err.msg); goto done; }
-        mote_sampler_accept(sampler, tokens[i]);
-        if (dump && fwrite(mote_ctx_logits(ctx), sizeof(float), (size_t)info.n_vocab, dump) != (size_t)info.n_vocab) {
+    for (int32_t i = 0; i < n_prompt; i += chunk) {
+        int32_t nc = n_prompt - i < chunk ? n_prompt - i : chunk;
+        if (mote_ctx_decode(ctx, &tokens[i], nc, dump_rows, &err)) { cli_fail("run", "%s", err.msg); goto done; }
+        if (dump && fwrite(dump_rows, sizeof(float) * (size_t)info.n_vocab, (size_t)nc, dump) != (size_t)nc) {
             cli_fail("run", "%s: write failed", dump_path);
             goto done;
         }
     }
     double t_prompt = mote_time_now() - t1;
+    for (int32_t i = 0; i < n_prompt; i++) mote_sampler_accept(sampler, tokens[i]);
 
     double t2 = mote_time_now();
     int64_t n_gen = 0;
@@ -199,12 +214,13 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "mote run: stopped: the context of %d tokens is full (raise -c)\n", (int)mote_ctx_n_ctx(ctx));
     if (dump && fclose(dump) != 0) { dump = NULL; cli_fail("run", "%s: write failed", dump_path); goto done; }
     dump = NULL;
-    fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tokens/s | generation: %lld tokens, %.1f tokens/s\n",
+    fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tokens/s | generation: %lld tokens, %.1f tokens/s | threads: %d\n",
             t_load * 1e3, (int)n_prompt, t_prompt > 0 ? n_prompt / t_prompt : 0.0, (long long)n_gen,
-            t_gen > 0 ? (double)n_gen / t_gen : 0.0);
+            t_gen > 0 ? (double)n_gen / t_gen : 0.0, (int)mote_ctx_n_threads(ctx));
     rc = 0;
 done:
     if (dump) fclose(dump);
+    free(dump_rows);
     free(tokens);
     mote_sampler_free(sampler);
     mote_ctx_free(ctx);

@@ -1,0 +1,87 @@
+/* matmul.c — the batched matrix product of prompt processing:
+ *   Y (n_tok, n_rows) = X (n_tok, n_cols) @ W (n_rows, n_cols)^T
+ * over any weight type with kernels, in three steps the caller sequences
+ * (so that it can split each one over threads with a barrier between):
+ *   1. mote__matmul_quantize: convert the activation rows to the weight
+ *      type's vec_dot_type once (rows split over threads);
+ *   2. mote__matmul_chunk_rows: how many weight rows make one unit of work;
+ *   3. mote__matmul_rows: the products for a range of weight rows and every
+ *      token, cache-blocked: the weight rows of the range form a tile sized
+ *      to stay in L2 while it is reused for every group of 4 tokens, whose
+ *      activation rows stay in L1; vec_dot_4 (one weight row against 4
+ *      activation rows) where the CPU has it, vec_dot for the tokens left
+ *      over after the groups of 4.
+ * Each element Y[t][r] is computed by exactly one call, vec_dot_4 when t
+ * lies in a whole group of 4 counted from token 0 and vec_dot otherwise,
+ * whatever range or thread computes it: results do not depend on how the
+ * rows are split over threads. With n_tok = 1 this is the matrix-vector
+ * product of mote__matvec (same quantization, same vec_dot).
+ *
+ * Not here: threads (the caller splits; src/core/threadpool.c runs), the
+ * kernels themselves (the per-type table of dispatch.c), allocation.
+ */
+#include "kernels.h"
+
+/* Bytes of weight rows one tile may hold: they are re-read for every group
+ * of 4 tokens, so they should stay in L2 (256 KiB and up on the CPUs mote
+ * targets) next to the activation rows and the output. */
+#define WEIGHT_TILE_BYTES (128u * 1024u)
+
+size_t mote__matmul_act_stride(uint32_t type, int64_t n_cols) {
+    const mote_kernel_table *k = mote__kernels_for(type);
+    if (!k || !k->quantize_act || n_cols <= 0) return 0;
+    uint64_t bytes = 0;
+    if (!mote__type_row_bytes(k->vec_dot_type, (uint64_t)n_cols, &bytes)) return 0;
+    return (size_t)((bytes + 63u) & ~(uint64_t)63u);
+}
+
+void mote__matmul_quantize(uint32_t type, const float *x, size_t x_stride, int64_t n_cols,
+                           void *act, size_t act_stride, int64_t t0, int64_t t1) {
+    const mote_kernel_table *k = mote__kernels_for(type);
+    if (!k || !k->quantize_act) return;
+    for (int64_t t = t0; t < t1; t++)
+        k->quantize_act(x + (size_t)t * x_stride, (uint8_t *)act + (size_t)t * act_stride, n_cols);
+}
+
+int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth) {
+    if (nth < 1) nth = 1;
+    /* A few chunks per thread, so that a thread the OS delays does not hold
+     * the others up: they take the chunks it has not started. */
+    int64_t balanced = (w->n_rows + 4 * (int64_t)nth - 1) / (4 * (int64_t)nth);
+    if (n_tok <= 1) return balanced < 8 ? 8 : balanced;
+    int64_t tile = (int64_t)(WEIGHT_TILE_BYTES / (w->row_bytes ? w->row_bytes : 1));
+    if (tile > balanced) tile = balanced;
+    return tile < 4 ? 4 : tile;
+}
+
+void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride, int64_t n_tok,
+                       float *y, size_t y_stride, int64_t r0, int64_t r1) {
+    const mote_kernel_table *k = mote__kernels_for(w->type);
+    const int64_t n = w->n_cols;
+    const uint8_t *a = act;
+    const uint8_t *w0 = (const uint8_t *)w->data + (size_t)r0 * w->row_bytes;
+    const int64_t n_groups = k->vec_dot_4 ? n_tok / 4 : 0;
+
+    /* Whole groups of 4 tokens: their 4 activation rows stay in L1 while
+     * every weight row of the tile passes (from L2) against them. */
+    for (int64_t g = 0; g < n_groups; g++) {
+        const uint8_t *ag = a + (size_t)(4 * g) * act_stride;
+        float *yg = y + (size_t)(4 * g) * y_stride;
+        const uint8_t *row = w0;
+        for (int64_t r = r0; r < r1; r++, row += w->row_bytes) {
+            float out[4];
+            k->vec_dot_4(n, row, ag, act_stride, out);
+            yg[r] = out[0];
+            yg[y_stride + (size_t)r] = out[1];
+            yg[2 * y_stride + (size_t)r] = out[2];
+            yg[3 * y_stride + (size_t)r] = out[3];
+        }
+    }
+    /* The remaining tokens (all of them without vec_dot_4), one by one. */
+    for (int64_t t = 4 * n_groups; t < n_tok; t++) {
+        const uint8_t *at = a + (size_t)t * act_stride;
+        float *yt = y + (size_t)t * y_stride;
+        const uint8_t *row = w0;
+        for (int64_t r = r0; r < r1; r++, row += w->row_bytes) yt[r] = k->vec_dot(n, row, at);
+    }
+}
