@@ -65,6 +65,8 @@ static uint64_t sum_words(const uint64_t *p, size_t n) {
     return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
 }
 
+/* A reader thread: waits for each new generation, sums its slice once,
+ * counts itself done; returns when quit is set. */
 static void *membw_thread(void *arg) {
     membw_worker *w = arg;
     membw_shared *sh = w->sh;
@@ -84,6 +86,7 @@ static void *membw_thread(void *arg) {
     }
 }
 
+/* qsort order of doubles, ascending. */
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

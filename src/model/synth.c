@@ -283,6 +283,7 @@ static int file_type_of(uint32_t type) {
     }
 }
 
+/* general.* and llama.* keys of the preset with n_layer blocks. */
 static mote_status write_hparams(mote_gguf_writer *w, const mote_synth_preset *pr, int32_t n_layer,
                                  uint32_t type, mote_error *err) {
     char name[96];

@@ -65,11 +65,13 @@ typedef struct bench_setup {
     int64_t n_threads, reps;
 } bench_setup;
 
+/* qsort order of doubles, ascending. */
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
+/* Median of v[0..n) (n >= 1; v is not modified); 0 if out of memory. */
 static double median(const double *v, int64_t n) {
     double *s = malloc((size_t)n * sizeof *s);
     if (!s) return 0.0;
@@ -122,23 +124,29 @@ static int run_test(mote_ctx *c, const bench_setup *bs, const int32_t *tokens, i
     return 0;
 }
 
+/* tokens/s x bytes/token / bandwidth: the share of the memory bandwidth
+ * that reading the weights once per token takes at this speed. */
 static double roofline(const bench_setup *bs, const bench_result *r) {
     return bs->bandwidth_gbs > 0 ? r->tps_median * (double)bs->bytes_per_token / (bs->bandwidth_gbs * 1e9) : 0.0;
 }
 
 /* ---- output ---- */
 
+/* "590.41 MiB" / "2.05 GiB" into buf. */
 static void fmt_size(char *buf, size_t cap, uint64_t bytes) {
     if (bytes >= ((uint64_t)1 << 30)) snprintf(buf, cap, "%.2f GiB", (double)bytes / 1073741824.0);
     else snprintf(buf, cap, "%.2f MiB", (double)bytes / 1048576.0);
 }
 
+/* "1.10 B" / "24.41 M" / "292.80 K" into buf. */
 static void fmt_count(char *buf, size_t cap, uint64_t n) {
     if (n >= 1000000000ull) snprintf(buf, cap, "%.2f B", (double)n / 1e9);
     else if (n >= 1000000ull) snprintf(buf, cap, "%.2f M", (double)n / 1e6);
     else snprintf(buf, cap, "%.2f K", (double)n / 1e3);
 }
 
+/* One test a row, llama-bench's columns plus isa, bytes/token, bandwidth
+ * and roofline. */
 static void print_md_header(void) {
     printf("| model | size | params | type | isa | threads | test | t/s | bytes/token | bandwidth | roofline |\n");
     printf("| --- | ---: | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
@@ -167,6 +175,7 @@ static void print_escaped(const char *s, bool json) {
     putchar('"');
 }
 
+/* CSV: a header line, then one row per test with the JSON line's scalars. */
 static void print_csv_header(void) {
     printf("model,general_name,model_path,model_size,n_params,type,isa,threads,test,n_prompt,n_gen,reps,"
            "tokens_per_s,stddev,bytes_per_token,bandwidth_gbs,roofline_fraction\n");
@@ -185,6 +194,7 @@ static void print_csv_row(const bench_setup *bs, const bench_result *r) {
            bs->bandwidth_gbs, roofline(bs, r));
 }
 
+/* One JSON object on one line per test. */
 static void print_json_row(const bench_setup *bs, const bench_result *r) {
     printf("{\"model\": ");
     print_escaped(bs->model_name, true);

@@ -30,6 +30,7 @@ static const char *synth_help =
     "\n"
     "presets (dim / layers / heads / kv heads / ffn / vocab / context):\n";
 
+/* The preset table, one line each. */
 static void print_presets(FILE *f) {
     for (int i = 0; i < mote_synth_n_presets(); i++) {
         const mote_synth_preset *p = mote_synth_preset_get(i);
