@@ -11,6 +11,7 @@
 #include "test.h"
 #include "train/ops.c"
 #include "train/matmul.c"
+#include "train/attention.c"
 #include "train/model.c"
 #include "train/optim.c"
 #include <unistd.h>
@@ -68,6 +69,7 @@ static void test_inference_agrees(void) {
     mote_tr_shape s = k_tiny;
     s.n_ctx = 16;
     s.n_vocab = 40;
+    s.n_embd = 32; /* head size 8: the vector attention path */
     mote_tr_model *tm = make_model(&s, 3);
     T_REQUIRE(tm, "init failed");
     const char *path = tmp_path("infer.gguf");

@@ -11,7 +11,9 @@
  * elsewhere with plain C loops. Rows of C are split over threads.
  *   forward  out = inp @ W^T      : B = W^T, transposed into `work` first
  *   backward dinp += dout @ W     : B = W as stored
- *            dW += dout^T @ inp   : A = dout^T, transposed into `work`
+ *            dW += dout^T @ inp   : A = dout^T, read in place with strides
+ *                                   (the tile broadcasts single elements of
+ *                                   A, so a transposed A costs nothing)
  * The _ref functions are the plain triple loops the tests compare against.
  * Not here: the other ops (ops.c).
  */
@@ -32,11 +34,12 @@ typedef struct par_job {
     mote__tr_task_fn fn;
     void *ctx;
     int64_t begin, end;
+    int tid;
 } par_job;
 
 static void *par_run(void *p) {
     par_job *j = p;
-    j->fn(j->ctx, j->begin, j->end);
+    j->fn(j->ctx, j->begin, j->end, j->tid);
     return NULL;
 }
 
@@ -47,7 +50,7 @@ void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn
     int nt = n_threads < 1 ? 1 : n_threads > MAX_THREADS ? MAX_THREADS : n_threads;
     if (nt > n_units) nt = (int)n_units;
     if (nt <= 1) {
-        fn(ctx, 0, n);
+        fn(ctx, 0, n, 0);
         return;
     }
     par_job jobs[MAX_THREADS];
@@ -55,13 +58,13 @@ void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn
     bool started[MAX_THREADS] = {false};
     for (int i = 0; i < nt; i++) {
         int64_t b = n_units * i / nt * grain, e = n_units * (i + 1) / nt * grain;
-        jobs[i] = (par_job){fn, ctx, b < n ? b : n, e < n ? e : n};
+        jobs[i] = (par_job){fn, ctx, b < n ? b : n, e < n ? e : n, i};
     }
     for (int i = 1; i < nt; i++) started[i] = pthread_create(&tids[i], NULL, par_run, &jobs[i]) == 0;
-    fn(ctx, jobs[0].begin, jobs[0].end);
+    fn(ctx, jobs[0].begin, jobs[0].end, 0);
     for (int i = 1; i < nt; i++) {
         if (started[i]) pthread_join(tids[i], NULL);
-        else fn(ctx, jobs[i].begin, jobs[i].end); /* could not start: do it here */
+        else fn(ctx, jobs[i].begin, jobs[i].end, i); /* could not start: do it here */
     }
 }
 
@@ -71,14 +74,15 @@ void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn
 #define KC 256   /* K slice */
 #define NC 512   /* column panel */
 
-/* Portable tile: C[r, j] += sum_k A[r, k] B[k, j] for r < mr, j < nc. */
-static void tile_c(int mr, int64_t nc, int64_t kc, const float *A, int64_t lda, const float *B,
-                   int64_t ldb, float *C, int64_t ldc) {
+/* Portable tile: C[r, j] += sum_k A[r, k] B[k, j] for r < mr, j < nc, where
+ * A[r, k] is at A + r * sar + k * sak (so A may be stored transposed). */
+static void tile_c(int mr, int64_t nc, int64_t kc, const float *A, int64_t sar, int64_t sak,
+                   const float *B, int64_t ldb, float *C, int64_t ldc) {
     for (int r = 0; r < mr; r++) {
         float *c = C + r * ldc;
-        const float *a = A + r * lda;
+        const float *a = A + r * sar;
         for (int64_t k = 0; k < kc; k++) {
-            const float av = a[k];
+            const float av = a[k * sak];
             const float *b = B + k * ldb;
             for (int64_t j = 0; j < nc; j++) c[j] += av * b[j];
         }
@@ -89,29 +93,36 @@ static void tile_c(int mr, int64_t nc, int64_t kc, const float *A, int64_t lda, 
 #define AVX2 __attribute__((target("avx2,fma")))
 
 /* Register tile of ROWS (<= 6, a constant after inlining) rows by 16
- * (NV = 2) or 8 (NV = 1) columns over kc steps. */
+ * (NV = 2) or 8 (NV = 1) columns over kc steps; with MASKED (NV = 1) only
+ * the columns whose lane in `mask` is set are read and written. A[r, k] is
+ * at A + r * sar + k * sak. */
 #define TILE_ROW(r)                                                              \
     if (ROWS > r) {                                                              \
-        __m256 a = _mm256_broadcast_ss(A + r * lda + k);                         \
+        __m256 a = _mm256_broadcast_ss(A + r * sar + k * sak);                   \
         c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0);                               \
         if (NV > 1) c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);                   \
     }
 #define TILE_STORE(r)                                                            \
     if (ROWS > r) {                                                              \
         float *cr = C + r * ldc;                                                 \
-        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), c##r##0));       \
-        if (NV > 1)                                                              \
-            _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), c##r##1)); \
+        if (MASKED) {                                                            \
+            _mm256_maskstore_ps(cr, mask,                                        \
+                                _mm256_add_ps(_mm256_maskload_ps(cr, mask), c##r##0)); \
+        } else {                                                                 \
+            _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), c##r##0));   \
+            if (NV > 1)                                                          \
+                _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), c##r##1)); \
+        }                                                                        \
     }
 
 static inline __attribute__((always_inline)) AVX2 void
-tile_avx2(const int ROWS, const int NV, int64_t kc, const float *A, int64_t lda, const float *B,
-          int64_t ldb, float *C, int64_t ldc) {
+tile_avx2(const int ROWS, const int NV, const int MASKED, __m256i mask, int64_t kc, const float *A,
+          int64_t sar, int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int64_t k = 0; k < kc; k++) {
         const float *b = B + k * ldb;
-        __m256 b0 = _mm256_loadu_ps(b);
+        __m256 b0 = MASKED ? _mm256_maskload_ps(b, mask) : _mm256_loadu_ps(b);
         __m256 b1 = NV > 1 ? _mm256_loadu_ps(b + 8) : b0;
         TILE_ROW(0) TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5)
     }
@@ -119,22 +130,27 @@ tile_avx2(const int ROWS, const int NV, int64_t kc, const float *A, int64_t lda,
 }
 
 /* One block: rows [0, mr) (mr <= 6) by columns [0, nc) over kc. */
-static AVX2 void block_avx2(int mr, int64_t nc, int64_t kc, const float *A, int64_t lda,
-                            const float *B, int64_t ldb, float *C, int64_t ldc) {
+static AVX2 void block_avx2(int mr, int64_t nc, int64_t kc, const float *A, int64_t sar,
+                            int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
     int64_t j = 0;
-#define DISPATCH(NV)                                                              \
-    switch (mr) {                                                                 \
-    case 6: tile_avx2(6, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
-    case 5: tile_avx2(5, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
-    case 4: tile_avx2(4, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
-    case 3: tile_avx2(3, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
-    case 2: tile_avx2(2, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;          \
-    default: tile_avx2(1, NV, kc, A, lda, B + j, ldb, C + j, ldc); break;         \
+    __m256i mask = _mm256_setzero_si256();
+#define DISPATCH(NV, MASKED)                                                                \
+    switch (mr) {                                                                           \
+    case 6: tile_avx2(6, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
+    case 5: tile_avx2(5, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
+    case 4: tile_avx2(4, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
+    case 3: tile_avx2(3, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
+    case 2: tile_avx2(2, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
+    default: tile_avx2(1, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
     }
-    for (; j + 16 <= nc; j += 16) DISPATCH(2)
-    for (; j + 8 <= nc; j += 8) DISPATCH(1)
+    for (; j + 16 <= nc; j += 16) DISPATCH(2, 0)
+    for (; j + 8 <= nc; j += 8) DISPATCH(1, 0)
+    if (j < nc) {
+        const int rest = (int)(nc - j);
+        mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        DISPATCH(1, 1)
+    }
 #undef DISPATCH
-    if (j < nc) tile_c(mr, nc - j, kc, A, lda, B + j, ldb, C + j, ldc);
 }
 
 static bool have_avx2(void) {
@@ -154,38 +170,52 @@ const char *mote__tr_gemm_isa(void) { return have_avx2() ? "avx2" : "c"; }
 typedef struct gemm_args {
     float *C;
     const float *A, *B;
-    int64_t K, Nc, lda, ldb, ldc;
-    bool avx2;
+    int64_t K, Nc, sar, sak, ldb, ldc;
+    bool avx2, overwrite;
 } gemm_args;
 
 /* Rows [begin, end) of C. */
-static void gemm_task(void *ctx, int64_t begin, int64_t end) {
+static void gemm_task(void *ctx, int64_t begin, int64_t end, int tid) {
     const gemm_args *g = ctx;
+    (void)tid;
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         const int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         for (int64_t j0 = 0; j0 < g->Nc; j0 += NC) {
             const int64_t nc = g->Nc - j0 < NC ? g->Nc - j0 : NC;
             for (int64_t i = begin; i < end; i += MR) {
                 const int mr = (int)(end - i < MR ? end - i : MR);
-                const float *A = g->A + i * g->lda + k0;
+                const float *A = g->A + i * g->sar + k0 * g->sak;
                 const float *B = g->B + k0 * g->ldb + j0;
                 float *C = g->C + i * g->ldc + j0;
+                if (g->overwrite && k0 == 0) /* C = A B: start the tile from 0 */
+                    for (int r = 0; r < mr; r++) memset(C + r * g->ldc, 0, (size_t)nc * sizeof(float));
 #ifdef MOTE_TR_X86
                 if (g->avx2) {
-                    block_avx2(mr, nc, kc, A, g->lda, B, g->ldb, C, g->ldc);
+                    block_avx2(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
                     continue;
                 }
 #endif
-                tile_c(mr, nc, kc, A, g->lda, B, g->ldb, C, g->ldc);
+                tile_c(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
             }
         }
     }
 }
 
+/* C (M, Nc) (+)= A (M, K) @ B (K, Nc) with A[r, k] at A + r * sar + k * sak. */
+static void gemm_strided(float *C, const float *A, const float *B, int64_t M, int64_t K,
+                         int64_t Nc, int64_t sar, int64_t sak, int64_t ldb, int64_t ldc,
+                         bool overwrite, int n_threads) {
+    gemm_args g = {C, A, B, K, Nc, sar, sak, ldb, ldc, have_avx2(), overwrite};
+    if (K == 0 && overwrite) {
+        for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)Nc * sizeof(float));
+        return;
+    }
+    mote__tr_parallel(M, MR, n_threads, gemm_task, &g);
+}
+
 void mote__tr_gemm(float *C, const float *A, const float *B, int64_t M, int64_t K, int64_t Nc,
                    int64_t lda, int64_t ldb, int64_t ldc, int n_threads) {
-    gemm_args g = {C, A, B, K, Nc, lda, ldb, ldc, have_avx2()};
-    mote__tr_parallel(M, MR, n_threads, gemm_task, &g);
+    gemm_strided(C, A, B, M, K, Nc, lda, 1, ldb, ldc, false, n_threads);
 }
 
 /* ---- the matmuls ---- */
@@ -201,23 +231,23 @@ static void transpose(float *dst, const float *src, int64_t rows, int64_t cols) 
 }
 
 size_t mote__tr_matmul_work_floats(int64_t N, int64_t IC, int64_t OC) {
-    int64_t a = IC * OC, b = N * OC;
-    return (size_t)(a > b ? a : b);
+    (void)N;
+    return (size_t)(IC * OC);
 }
 
 void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
                          int64_t OC, float *work, int n_threads) {
     transpose(work, W, OC, IC); /* W^T (IC, OC) */
-    memset(out, 0, (size_t)(N * OC) * sizeof(float));
-    mote__tr_gemm(out, inp, work, N, IC, OC, IC, OC, OC, n_threads);
+    gemm_strided(out, inp, work, N, IC, OC, IC, 1, OC, OC, true, n_threads);
 }
 
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
                          const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
                          int n_threads) {
-    if (dinp) mote__tr_gemm(dinp, dout, W, N, OC, IC, OC, IC, IC, n_threads);
-    transpose(work, dout, N, OC); /* dout^T (OC, N) */
-    mote__tr_gemm(dW, work, inp, OC, N, IC, N, IC, IC, n_threads);
+    (void)work;
+    if (dinp) gemm_strided(dinp, dout, W, N, OC, IC, OC, 1, IC, IC, false, n_threads);
+    /* dW (OC, IC) += dout^T @ inp: A[o, n] = dout[n, o], read in place */
+    gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, n_threads);
 }
 
 void mote__tr_matmul_fwd_ref(float *out, const float *inp, const float *W, int64_t N, int64_t IC,

@@ -50,7 +50,8 @@ struct mote_tr_model {
     float *losses;          /* (N) */
     float *rope_cs, *rope_sn; /* (T, n_rot/2) */
     /* backward scratch */
-    float *dres, *dln, *dq, *dk, *dv, *datt, *datty, *dgate, *dup, *dhact;
+    float *dres, *dln, *dq, *dk, *dv, *datty, *dgate, *dup, *dhact;
+    float *att_scratch;     /* attention work area (ops.h) */
     float *mm_work;         /* matmul work area */
     int32_t *ids, *targets; /* (N) copies of the batch */
     bool have_targets, ready_for_backward;
@@ -342,7 +343,9 @@ void mote__tr_model_free(mote_tr_model *m) {
 }
 
 void mote__tr_model_set_threads(mote_tr_model *m, int n_threads) {
-    m->n_threads = n_threads < 1 ? 1 : n_threads;
+    int nt = n_threads < 1 ? 1 : n_threads > 64 ? 64 : n_threads;
+    if (nt != m->n_threads) free_acts(m); /* per-thread scratch is sized for it */
+    m->n_threads = nt;
 }
 const mote_tr_shape *mote__tr_model_shape(const mote_tr_model *m) { return &m->shape; }
 size_t mote__tr_model_n_params(const mote_tr_model *m) { return m->n_params; }
@@ -374,7 +377,10 @@ static mote_status alloc_acts(mote_tr_model *m, int64_t B, int64_t T, mote_error
     double per_layer = (double)N * (3.0 * C + 2 + 2.0 * qd + 2.0 * kvd + 3.0 * F + (double)H * T);
     double total = per_layer * L + (double)N * C * (L + 1) /* res */ + N * (C + 1.0 + V + 1) +
                    2.0 * T * half +
-                   (double)N * (2.0 * C + 2.0 * qd + 2.0 * kvd + 3.0 * F) + (double)B * H * T;
+                   (double)N * (2.0 * C + 2.0 * qd + 2.0 * kvd + 3.0 * F);
+    const size_t att_scratch = mote__tr_attention_scratch_floats(B, T, s->n_head, m->head_dim,
+                                                                 m->n_threads);
+    total += (double)att_scratch;
     size_t work = 0;
     {
         const int64_t shapes[][2] = {{C, qd}, {C, kvd}, {qd, C}, {C, F}, {F, C}, {C, V}};
@@ -432,7 +438,7 @@ static mote_status alloc_acts(mote_tr_model *m, int64_t B, int64_t T, mote_error
     m->dgate = TAKE(N * F);
     m->dup = TAKE(N * F);
     m->dhact = TAKE(N * F);
-    m->datt = TAKE(B * H * T);
+    m->att_scratch = TAKE((int64_t)att_scratch);
     m->mm_work = TAKE((int64_t)work);
 #undef TAKE
     mote__tr_rope_table(m->rope_cs, m->rope_sn, T, m->n_rot, s->rope_freq_base);
@@ -488,7 +494,8 @@ mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const i
         mote__tr_matmul_fwd(a->v, a->ln1, W->wv, N, C, kvd, m->mm_work, nt);
         mote__tr_rope_fwd(a->q, m->rope_cs, m->rope_sn, B, T, H, hd, m->n_rot);
         mote__tr_rope_fwd(a->k, m->rope_cs, m->rope_sn, B, T, Hkv, hd, m->n_rot);
-        mote__tr_attention_fwd(a->atty, a->att, a->q, a->k, a->v, B, T, H, Hkv, hd, nt);
+        mote__tr_attention_fwd(a->atty, a->att, a->q, a->k, a->v, B, T, H, Hkv, hd,
+                               m->att_scratch, nt);
         mote__tr_matmul_fwd(m->dres, a->atty, W->wo, N, qd, C, m->mm_work, nt); /* dres: scratch */
         mote__tr_residual_fwd(a->res_mid, x, m->dres, N * C);
         /* feed-forward branch: res_mid -> res[l+1] */
@@ -551,8 +558,8 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
         memset(m->dq, 0, (size_t)(N * qd) * sizeof(float));
         memset(m->dk, 0, (size_t)(N * kvd) * sizeof(float));
         memset(m->dv, 0, (size_t)(N * kvd) * sizeof(float));
-        mote__tr_attention_bwd(m->dq, m->dk, m->dv, m->datt, m->datty, a->q, a->k, a->v, a->att,
-                               B, T, H, Hkv, hd, nt);
+        mote__tr_attention_bwd(m->dq, m->dk, m->dv, m->datty, a->q, a->k, a->v, a->att, B, T, H,
+                               Hkv, hd, m->att_scratch, nt);
         mote__tr_rope_bwd(m->dq, m->rope_cs, m->rope_sn, B, T, H, hd, m->n_rot);
         mote__tr_rope_bwd(m->dk, m->rope_cs, m->rope_sn, B, T, Hkv, hd, m->n_rot);
         memset(m->dln, 0, (size_t)(N * C) * sizeof(float));

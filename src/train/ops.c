@@ -112,7 +112,7 @@ void mote__tr_rope_bwd(float *dx, const float *cs, const float *sn, int64_t B, i
     rope_apply(dx, cs, sn, B, T, n_heads, head_dim, n_rot, -1.0f);
 }
 
-/* ---- attention ---- */
+/* ---- attention: the scalar reference (attention.c dispatches) ---- */
 
 typedef struct attn_args {
     float *out, *att, *dq, *dk, *dv, *datt;
@@ -122,7 +122,8 @@ typedef struct attn_args {
 } attn_args;
 
 /* Forward for the (b, h) pairs [begin, end). */
-static void attn_fwd_task(void *ctx, int64_t begin, int64_t end) {
+static void attn_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
     const attn_args *a = ctx;
     const int64_t T = a->T, H = a->n_head, Hkv = a->n_head_kv, hd = a->hd;
     const int64_t group = H / Hkv;
@@ -161,7 +162,7 @@ static void attn_fwd_task(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
-void mote__tr_attention_fwd(float *out, float *att, const float *q, const float *k,
+void mote__tr_attention_fwd_ref(float *out, float *att, const float *q, const float *k,
                             const float *v, int64_t B, int64_t T, int32_t n_head,
                             int32_t n_head_kv, int32_t hd, int n_threads) {
     attn_args a = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .T = T,
@@ -175,7 +176,8 @@ void mote__tr_attention_fwd(float *out, float *att, const float *q, const float 
  *   dp[t2] = dout_t . v_t2,    dv_t2 += p[t2] dout_t
  *   ds[t2] = p[t2] (dp[t2] - sum_j p[j] dp[j])
  *   dq_t += scale sum ds[t2] k_t2,  dk_t2 += scale ds[t2] q_t */
-static void attn_bwd_task(void *ctx, int64_t begin, int64_t end) {
+static void attn_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
     const attn_args *a = ctx;
     const int64_t T = a->T, H = a->n_head, Hkv = a->n_head_kv, hd = a->hd;
     const int64_t group = H / Hkv;
@@ -215,7 +217,7 @@ static void attn_bwd_task(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
-void mote__tr_attention_bwd(float *dq, float *dk, float *dv, float *datt, const float *dout,
+void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, const float *dout,
                             const float *q, const float *k, const float *v, const float *att,
                             int64_t B, int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
                             int n_threads) {
@@ -268,7 +270,8 @@ typedef struct ce_args {
     float scale; /* backward: dloss / N */
 } ce_args;
 
-static void ce_fwd_task(void *ctx, int64_t begin, int64_t end) {
+static void ce_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
     ce_args *a = ctx;
     const int64_t V = a->V;
     for (int64_t n = begin; n < end; n++) {
@@ -311,7 +314,8 @@ double mote__tr_crossentropy_fwd(float *probs_inout, float *losses, const int32_
     return N > 0 ? total / (double)N : 0.0;
 }
 
-static void ce_bwd_task(void *ctx, int64_t begin, int64_t end) {
+static void ce_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    (void)tid;
     ce_args *a = ctx;
     const int64_t V = a->V;
     for (int64_t n = begin; n < end; n++) {

@@ -23,12 +23,13 @@
 
 /* ---- running work on several threads ---- */
 
-/* fn(ctx, begin, end) over [0, n) cut into n_threads contiguous chunks
- * (chunk boundaries at multiples of `grain`); the calling thread runs the
- * first, pthreads the others, and the call returns when all are done. A
- * thread that cannot be started has its chunk run by the caller, so this
- * cannot fail. n_threads <= 1 runs fn(ctx, 0, n) directly. */
-typedef void (*mote__tr_task_fn)(void *ctx, int64_t begin, int64_t end);
+/* fn(ctx, begin, end, tid) over [0, n) cut into n_threads contiguous
+ * chunks (boundaries at multiples of `grain`); chunk tid (0..n_threads-1)
+ * is the only one using per-thread scratch slot tid. The calling thread
+ * runs chunk 0, pthreads the others, and the call returns when all are
+ * done. A thread that cannot be started has its chunk run by the caller,
+ * so this cannot fail. n_threads <= 1 runs fn(ctx, 0, n, 0) directly. */
+typedef void (*mote__tr_task_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn fn, void *ctx);
 
 /* ---- embedding ---- */
@@ -53,7 +54,8 @@ void mote__tr_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *
  * The threaded, cache-blocked versions (matmul.c) split rows over n_threads
  * (1 = the calling thread only) and use AVX2+FMA when the CPU has them
  * (chosen at run time), else portable C. `work` must hold
- * mote__tr_matmul_work_floats(N, IC, OC) floats (for transposed operands).
+ * mote__tr_matmul_work_floats(N, IC, OC) floats (the forward transposes W
+ * into it).
  * The _ref versions are the plain triple loops that define the result. */
 size_t mote__tr_matmul_work_floats(int64_t N, int64_t IC, int64_t OC);
 /* out (N, OC) = inp (N, IC) @ W (OC, IC)^T (overwrites out). */
@@ -98,18 +100,31 @@ void mote__tr_rope_bwd(float *dx, const float *cs, const float *sn, int64_t B, i
  *   att[t2] = softmax over t2 <= t of q[t].k[t2] / sqrt(hd)
  *   out[t]  = sum_t2 att[t2] v[t2]
  * out (B, T, n_head, hd); att (B, n_head, T, T) saved probabilities (the
- * entries t2 > t are written as 0). Work is split over (b, h) pairs across
- * n_threads. */
+ * entries t2 > t are written as 0). Backward: dq += ..., dk += ..., dv +=
+ * ... from dout (B, T, n_head, hd) and the saved q, k, v, att.
+ * Work is split over (b, KV head) pairs across n_threads (dk and dv are
+ * shared by the query heads of a group, so one thread owns each).
+ * `scratch`: mote__tr_attention_scratch_floats(B, T, n_head, hd, n_threads)
+ * floats. attention.c runs AVX2+FMA code when the CPU has it and hd is a
+ * multiple of 8 (exp by a polynomial, within ~2 ulp of expf); the _ref
+ * functions (ops.c) are the scalar definitions, also the fallback. */
+size_t mote__tr_attention_scratch_floats(int64_t B, int64_t T, int32_t n_head, int32_t hd,
+                                         int n_threads);
 void mote__tr_attention_fwd(float *out, float *att, const float *q, const float *k,
                             const float *v, int64_t B, int64_t T, int32_t n_head,
-                            int32_t n_head_kv, int32_t hd, int n_threads);
-/* dq += ..., dk += ..., dv += ... from dout (B, T, n_head, hd) and the saved
- * q, k, v, att. datt: scratch of B * n_head * T floats. dk and dv are shared by
- * the query heads of a group, so the split over threads is by (b, kv head). */
-void mote__tr_attention_bwd(float *dq, float *dk, float *dv, float *datt, const float *dout,
-                            const float *q, const float *k, const float *v, const float *att,
-                            int64_t B, int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
-                            int n_threads);
+                            int32_t n_head_kv, int32_t hd, float *scratch, int n_threads);
+void mote__tr_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                            const float *k, const float *v, const float *att, int64_t B,
+                            int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
+                            float *scratch, int n_threads);
+void mote__tr_attention_fwd_ref(float *out, float *att, const float *q, const float *k,
+                                const float *v, int64_t B, int64_t T, int32_t n_head,
+                                int32_t n_head_kv, int32_t hd, int n_threads);
+/* datt: scratch of B * n_head * T floats. */
+void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, const float *dout,
+                                const float *q, const float *k, const float *v, const float *att,
+                                int64_t B, int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
+                                int n_threads);
 
 /* ---- SwiGLU: out = silu(gate) * up, silu(g) = g / (1 + e^-g) ---- */
 

@@ -1,0 +1,264 @@
+/* attention.c — causal grouped-query attention for training, forward and
+ * backward, vectorized along the key positions.
+ *
+ * For each (batch row b, KV head j) a thread packs K and V of that head
+ * transposed, Kt and Vt (hd, Tp) with Tp = T rounded up to 8, so that every
+ * inner loop runs over 8 consecutive key positions at a time:
+ *   forward   s[t2]  = sum_i q[i] Kt[i][t2]          (FMA per i over t2)
+ *             p      = softmax(s * scale) over t2 <= t (vector exp)
+ *             out[i] += p[t2] V[t2][i]                (hd a multiple of 8)
+ *   backward  dp[t2] = sum_i dout[i] Vt[i][t2];  dVt[i][t2] += dout[i] p[t2]
+ *             ds     = p (dp - p.dp) scale
+ *             dq[i] += ds . Kt[i];                   dKt[i][t2] += q[i] ds[t2]
+ * and dKt, dVt go back into dk, dv at the end (one thread owns a KV head).
+ * Taken on x86-64 CPUs with AVX2 and FMA (checked at run time) when hd is a
+ * multiple of 8; otherwise the scalar reference in ops.c runs. Not here:
+ * the other ops.
+ */
+#include "ops.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MOTE_TR_ATT_X86 1
+#endif
+
+static int64_t pad8(int64_t n) { return (n + 7) & ~(int64_t)7; }
+
+/* Per thread: Kt, Vt, dKt, dVt (hd, Tp) and four rows of Tp. */
+static size_t per_thread(int64_t T, int32_t hd) {
+    return (size_t)(4 * (int64_t)hd * pad8(T) + 4 * pad8(T));
+}
+
+size_t mote__tr_attention_scratch_floats(int64_t B, int64_t T, int32_t n_head, int32_t hd,
+                                         int n_threads) {
+    size_t ref = (size_t)(B * n_head * T);
+    size_t vec = (size_t)(n_threads < 1 ? 1 : n_threads) * per_thread(T, hd);
+    return ref > vec ? ref : vec;
+}
+
+#ifdef MOTE_TR_ATT_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* e^x for x <= 0 (values below -87.3 give 0): x = n ln2 + r with |r| <=
+ * ln2/2, e^r by a degree-6 polynomial (the Taylor coefficients, adjusted as
+ * in Cephes' expf), times 2^n built in the exponent bits. */
+static inline AVX2 __m256 exp_avx2(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.3f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, lo);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(under, y);
+}
+
+static inline AVX2 float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline AVX2 float hmax(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+typedef struct att_args {
+    float *out, *att, *dq, *dk, *dv, *scratch;
+    const float *q, *k, *v, *dout, *att_in;
+    int64_t B, T;
+    int32_t H, Hkv, hd;
+} att_args;
+
+/* Kt, Vt (hd, Tp) of KV head kvh of row b; columns >= T are 0. */
+static void pack_kv(float *Kt, float *Vt, const float *k, const float *v, int64_t b, int64_t T,
+                    int64_t Tp, int32_t Hkv, int32_t kvh, int32_t hd) {
+    for (int32_t i = 0; i < hd; i++) {
+        memset(Kt + i * Tp + T, 0, (size_t)(Tp - T) * sizeof(float));
+        if (Vt) memset(Vt + i * Tp + T, 0, (size_t)(Tp - T) * sizeof(float));
+    }
+    for (int64_t t = 0; t < T; t++) {
+        const float *kr = k + ((b * T + t) * Hkv + kvh) * hd;
+        const float *vr = v + ((b * T + t) * Hkv + kvh) * hd;
+        for (int32_t i = 0; i < hd; i++) {
+            Kt[i * Tp + t] = kr[i];
+            if (Vt) Vt[i * Tp + t] = vr[i];
+        }
+    }
+}
+
+static AVX2 void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    const att_args *a = ctx;
+    const int64_t T = a->T, Tp = pad8(T), H = a->H, Hkv = a->Hkv, hd = a->hd;
+    const int64_t group = H / Hkv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *Kt = a->scratch + (size_t)tid * per_thread(T, a->hd);
+    float *s = Kt + 4 * hd * Tp;
+    for (int64_t bk = begin; bk < end; bk++) {
+        const int64_t b = bk / Hkv, kvh = bk % Hkv;
+        pack_kv(Kt, NULL, a->k, a->v, b, T, Tp, a->Hkv, (int32_t)kvh, a->hd);
+        for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
+            for (int64_t t = 0; t < T; t++) {
+                const float *qt = a->q + ((b * T + t) * H + h) * hd;
+                const int64_t n = t + 1, nb = pad8(n);
+                /* scores over whole 8-blocks; entries >= n are masked below */
+                for (int64_t j = 0; j < nb; j += 8) {
+                    __m256 acc = _mm256_setzero_ps();
+                    for (int64_t i = 0; i < hd; i++)
+                        acc = _mm256_fmadd_ps(_mm256_set1_ps(qt[i]), _mm256_loadu_ps(Kt + i * Tp + j), acc);
+                    _mm256_storeu_ps(s + j, _mm256_mul_ps(acc, _mm256_set1_ps(scale)));
+                }
+                for (int64_t j = n; j < nb; j++) s[j] = -INFINITY;
+                __m256 mx8 = _mm256_set1_ps(-INFINITY);
+                for (int64_t j = 0; j < nb; j += 8) mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(s + j));
+                const __m256 mx = _mm256_set1_ps(hmax(mx8));
+                __m256 sum8 = _mm256_setzero_ps();
+                for (int64_t j = 0; j < nb; j += 8) {
+                    __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), mx));
+                    _mm256_storeu_ps(s + j, e);
+                    sum8 = _mm256_add_ps(sum8, e);
+                }
+                const __m256 inv = _mm256_set1_ps(1.0f / hsum(sum8));
+                for (int64_t j = 0; j < nb; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), inv));
+                for (int64_t j = n; j < nb; j++) s[j] = 0.0f; /* exactly 0 past t */
+                float *row = a->att + ((b * H + h) * T + t) * T;
+                memcpy(row, s, (size_t)n * sizeof(float));
+                memset(row + n, 0, (size_t)(T - n) * sizeof(float));
+                /* out[t] = sum p[t2] v[t2], 8 dims at a time */
+                float *ot = a->out + ((b * T + t) * H + h) * hd;
+                for (int64_t i = 0; i < hd; i += 8) {
+                    __m256 acc = _mm256_setzero_ps();
+                    for (int64_t t2 = 0; t2 < n; t2++)
+                        acc = _mm256_fmadd_ps(_mm256_set1_ps(s[t2]),
+                                              _mm256_loadu_ps(a->v + ((b * T + t2) * Hkv + kvh) * hd + i), acc);
+                    _mm256_storeu_ps(ot + i, acc);
+                }
+            }
+        }
+    }
+}
+
+static AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    const att_args *a = ctx;
+    const int64_t T = a->T, Tp = pad8(T), H = a->H, Hkv = a->Hkv, hd = a->hd;
+    const int64_t group = H / Hkv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *Kt = a->scratch + (size_t)tid * per_thread(T, a->hd);
+    float *Vt = Kt + hd * Tp, *dKt = Vt + hd * Tp, *dVt = dKt + hd * Tp;
+    float *p = dVt + hd * Tp, *dp = p + Tp;
+    for (int64_t bk = begin; bk < end; bk++) {
+        const int64_t b = bk / Hkv, kvh = bk % Hkv;
+        pack_kv(Kt, Vt, a->k, a->v, b, T, Tp, a->Hkv, (int32_t)kvh, a->hd);
+        memset(dKt, 0, (size_t)(2 * hd * Tp) * sizeof(float)); /* dKt and dVt */
+        for (int64_t h = kvh * group; h < (kvh + 1) * group; h++) {
+            for (int64_t t = 0; t < T; t++) {
+                const int64_t n = t + 1, nb = pad8(n);
+                const float *prow = a->att_in + ((b * H + h) * T + t) * T;
+                memcpy(p, prow, (size_t)n * sizeof(float));
+                for (int64_t j = n; j < nb; j++) p[j] = 0.0f;
+                const float *dot = a->dout + ((b * T + t) * H + h) * hd;
+                const float *qt = a->q + ((b * T + t) * H + h) * hd;
+                float *dqt = a->dq + ((b * T + t) * H + h) * hd;
+                /* dp = dout . v[t2]; dv[t2] += p[t2] dout */
+                __m256 pdp8 = _mm256_setzero_ps();
+                for (int64_t j = 0; j < nb; j += 8) {
+                    const __m256 pj = _mm256_loadu_ps(p + j);
+                    __m256 acc = _mm256_setzero_ps();
+                    for (int64_t i = 0; i < hd; i++) {
+                        const __m256 di = _mm256_set1_ps(dot[i]);
+                        acc = _mm256_fmadd_ps(di, _mm256_loadu_ps(Vt + i * Tp + j), acc);
+                        float *dvp = dVt + i * Tp + j;
+                        _mm256_storeu_ps(dvp, _mm256_fmadd_ps(di, pj, _mm256_loadu_ps(dvp)));
+                    }
+                    _mm256_storeu_ps(dp + j, acc);
+                    pdp8 = _mm256_fmadd_ps(pj, acc, pdp8);
+                }
+                const __m256 pdp = _mm256_set1_ps(hsum(pdp8)), sc = _mm256_set1_ps(scale);
+                /* ds = p (dp - p.dp) scale, in dp */
+                for (int64_t j = 0; j < nb; j += 8) {
+                    __m256 ds = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(p + j),
+                                                            _mm256_sub_ps(_mm256_loadu_ps(dp + j), pdp)), sc);
+                    _mm256_storeu_ps(dp + j, ds);
+                }
+                /* dq[i] += ds . Kt[i]; dKt[i] += q[i] ds */
+                for (int64_t i = 0; i < hd; i++) {
+                    const __m256 qi = _mm256_set1_ps(qt[i]);
+                    __m256 acc = _mm256_setzero_ps();
+                    const float *kr = Kt + i * Tp;
+                    float *dkr = dKt + i * Tp;
+                    for (int64_t j = 0; j < nb; j += 8) {
+                        const __m256 ds = _mm256_loadu_ps(dp + j);
+                        acc = _mm256_fmadd_ps(ds, _mm256_loadu_ps(kr + j), acc);
+                        _mm256_storeu_ps(dkr + j, _mm256_fmadd_ps(qi, ds, _mm256_loadu_ps(dkr + j)));
+                    }
+                    dqt[i] += hsum(acc);
+                }
+            }
+        }
+        for (int64_t t = 0; t < T; t++) {
+            float *dkr = a->dk + ((b * T + t) * Hkv + kvh) * hd;
+            float *dvr = a->dv + ((b * T + t) * Hkv + kvh) * hd;
+            for (int64_t i = 0; i < hd; i++) {
+                dkr[i] += dKt[i * Tp + t];
+                dvr[i] += dVt[i * Tp + t];
+            }
+        }
+    }
+}
+
+static bool use_avx2(int32_t hd) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached == 1 && hd % 8 == 0;
+}
+#endif
+
+void mote__tr_attention_fwd(float *out, float *att, const float *q, const float *k,
+                            const float *v, int64_t B, int64_t T, int32_t n_head,
+                            int32_t n_head_kv, int32_t hd, float *scratch, int n_threads) {
+#ifdef MOTE_TR_ATT_X86
+    if (use_avx2(hd)) {
+        att_args a = {.out = out, .att = att, .scratch = scratch, .q = q, .k = k, .v = v, .B = B,
+                      .T = T, .H = n_head, .Hkv = n_head_kv, .hd = hd};
+        mote__tr_parallel(B * n_head_kv, 1, n_threads, att_fwd_task, &a);
+        return;
+    }
+#endif
+    (void)scratch;
+    mote__tr_attention_fwd_ref(out, att, q, k, v, B, T, n_head, n_head_kv, hd, n_threads);
+}
+
+void mote__tr_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                            const float *k, const float *v, const float *att, int64_t B,
+                            int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
+                            float *scratch, int n_threads) {
+#ifdef MOTE_TR_ATT_X86
+    if (use_avx2(hd)) {
+        att_args a = {.dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .q = q, .k = k, .v = v,
+                      .dout = dout, .att_in = att, .B = B, .T = T, .H = n_head, .Hkv = n_head_kv,
+                      .hd = hd};
+        mote__tr_parallel(B * n_head_kv, 1, n_threads, att_bwd_task, &a);
+        return;
+    }
+#endif
+    mote__tr_attention_bwd_ref(dq, dk, dv, scratch, dout, q, k, v, att, B, T, n_head, n_head_kv,
+                               hd, n_threads);
+}
