@@ -150,14 +150,15 @@ int cmd_run(int argc, char **argv) {
     }
     if (!seed_given && sp.temperature > 0) fprintf(stderr, "seed: %llu\n", (unsigned long long)sp.seed);
 
-    /* Echo the prompt as text, then stream the continuation. */
-    char piece[256];
-    int32_t prev = -1;
+    /* Echo the prompt as text, then stream the continuation (mote_detok
+     * holds back a UTF-8 character split across tokens until it is whole). */
+    char piece[300];
+    mote_detok detok;
+    mote_detok_init(&detok, vocab);
     if (vocab)
         for (int32_t i = 0; i < n_prompt; i++) {
-            int np = mote_token_to_piece(vocab, prev, tokens[i], piece, sizeof piece);
+            int np = mote_detok_push(&detok, tokens[i], piece, sizeof piece);
             if (np > 0) fwrite(piece, 1, (size_t)np, stdout);
-            prev = tokens[i];
         }
     fflush(stdout);
 
@@ -189,13 +190,12 @@ int cmd_run(int argc, char **argv) {
         n_gen++;
         mote_sampler_accept(sampler, tok);
         if (vocab) {
-            int np = mote_token_to_piece(vocab, prev, tok, piece, sizeof piece);
+            int np = mote_detok_push(&detok, tok, piece, sizeof piece);
             if (np > 0) {
                 fwrite(piece, 1, (size_t)np, stdout);
                 fflush(stdout);
             }
         }
-        prev = tok;
         /* Evaluate the new token when more are to come, or when its logits
          * are to be dumped. */
         if (n_gen < n_predict || dump) {
@@ -208,6 +208,7 @@ int cmd_run(int argc, char **argv) {
         }
     }
     double t_gen = mote_time_now() - t2;
+    if (vocab) fwrite(piece, 1, (size_t)mote_detok_flush(&detok, piece, sizeof piece), stdout);
     fputc('\n', stdout);
     fflush(stdout);
     if (ctx_full)
