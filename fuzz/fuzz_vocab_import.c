@@ -27,7 +27,7 @@ static void run(const char *tok, size_t tok_len, const char *cfg, size_t cfg_len
         CHECK(sum.n_tokens > 0 && sum.n_tokens <= MOTE_VOCAB_IMPORT_MAX_TOKENS);
         CHECK(sum.n_added >= 0 && sum.n_filled >= 0 && sum.n_added + sum.n_filled <= sum.n_tokens);
         CHECK(sum.bos_id >= -1 && sum.bos_id < sum.n_tokens && sum.eos_id >= -1 && sum.eos_id < sum.n_tokens);
-        CHECK(!strcmp(sum.model, "gpt2") || !strcmp(sum.model, "bert"));
+        CHECK(!strcmp(sum.model, "gpt2") || !strcmp(sum.model, "bert") || !strcmp(sum.model, "llama"));
         CHECK(sum.pre[0] != '\0');
         if (opts && opts->n_vocab) CHECK(sum.n_tokens == opts->n_vocab);
         mote__gguf_writer_free(w);

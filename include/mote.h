@@ -256,11 +256,14 @@ void mote_sampler_accept(mote_sampler *s, int32_t token);
  *   WordPiece                           -> tokenizer.ggml.model "bert"
  *                                          (tokens in llama.cpp's phantom-space
  *                                          form: "##ing" -> "ing", "the" -> "▁the")
- * Unigram, WordLevel and SentencePiece-style BPE (byte_fallback) are refused
- * with MOTE_ERR_UNSUPPORTED. tokenizer.ggml.pre is detected from the
- * pre_tokenizer's structure (Split regexes, ByteLevel, Digits, ...) and mapped
- * to llama.cpp's name ("llama-bpe", "qwen2", "gpt-2", ...); an unknown
- * structure is MOTE_ERR_UNSUPPORTED naming it, unless opts->pre overrides. */
+ *   BPE with byte_fallback (SentencePiece-style: Llama 2, Mistral)
+ *                                       -> tokenizer.ggml.model "llama", with
+ *                                          scores that reproduce the merge order
+ * Unigram and WordLevel are refused with MOTE_ERR_UNSUPPORTED. For BPE,
+ * tokenizer.ggml.pre is detected from the pre_tokenizer's structure (Split
+ * regexes, ByteLevel, Digits, ...) and mapped to llama.cpp's name
+ * ("llama-bpe", "qwen2", "gpt-2", ...); an unknown structure is
+ * MOTE_ERR_UNSUPPORTED naming it, unless opts->pre overrides. */
 typedef struct mote_vocab_import_opts {
     const char *name; /* general.name; NULL: the output file's name without .gguf */
     const char *arch; /* general.architecture; NULL: "llama" ("bert" for WordPiece) */
@@ -272,12 +275,13 @@ typedef struct mote_vocab_import_opts {
 
 /* What an import wrote (filled on success when non-NULL). */
 typedef struct mote_vocab_import_summary {
-    char model[16];       /* "gpt2" or "bert" */
+    char model[16];       /* "gpt2", "bert" or "llama" */
     char pre[64];         /* tokenizer.ggml.pre written */
     int64_t n_tokens;     /* tokens written (ids 0..n_tokens-1) */
     int64_t n_added;      /* of which from added_tokens */
     int64_t n_filled;     /* of which "[PAD<id>]" fillers for ids nothing named */
-    int64_t n_merges;     /* BPE merges written */
+    int64_t n_merges;     /* BPE merges read (written as merges for "gpt2", as
+                             the scores' order for "llama") */
     int32_t bos_id, eos_id; /* -1 when not written */
     int has_chat_template;
 } mote_vocab_import_summary;

