@@ -10,12 +10,13 @@
  * from src/train's f32 forward + backward. Criterion, per input array:
  *   max_i |g_a - g_fd| / (|g_a| + |g_fd| + 1e-3 max_j |g_fd_j|)  <  tol
  * (relative per element; the floor keeps f32 noise on near-zero entries
- * from counting as a relative error), tol = 2e-4 for a single op and 1e-3
+ * from counting as a relative error), tol = 5e-4 for a single op and 1e-3
  * for the whole model (f32 rounding compounds through 2 blocks). The f32
  * forward itself must match the double forward within 1e-5 of max|out|.
- * Measured on x86-64 (AVX2 gemm and attention) over 11 random seeds: worst
- * op error 1.5e-5 .. 4.3e-5, worst model error 5e-6 .. 3.0e-4 (the "#"
- * line prints them). A wrong factor or a missing term gives errors of
+ * Measured on x86-64 (AVX2/AVX-512 gemm, AVX2 attention) over 12 random
+ * seeds: worst op error 1.5e-5 .. 9.6e-5 (attention's dq, where ds = p (dp
+ * - p.dp) cancels), worst model error 5e-6 .. 3.0e-4 (the "#" line prints
+ * them). A wrong factor or a missing term gives errors of
  * O(1e-2 .. 1): scaling one term of RMSNorm's backward by 0.99 gave 9e-3
  * for the op and 0.49 for the model.
  *
@@ -86,7 +87,7 @@ static double grad_err(const float *ga, const double *gfd, const size_t *idx, si
     return worst;
 }
 
-#define GRAD_TOL 2e-4
+#define GRAD_TOL 5e-4
 #define MODEL_GRAD_TOL 1e-3
 static double g_worst_op;
 
@@ -237,7 +238,7 @@ static void test_rmsnorm_grad(void) {
     fill(c.x, N * C, 2), fill(c.w, C, 1.5), fill(c.R, N * C, 1);
     float *x = to_f(c.x, N * C), *w = to_f(c.w, C), *R = to_f(c.R, N * C);
     float *out = calloc(N * C, 4), *rstd = calloc(N, 4), *dx = calloc(N * C, 4), *dw = calloc(C, 4);
-    mote__tr_rmsnorm_fwd(out, rstd, x, w, N, C, 1e-5f);
+    mote__tr_rmsnorm_fwd(out, rstd, x, w, N, C, 1e-5f, 2);
     loss_rmsnorm(&c);
     CHECK_FWD("rmsnorm", out, c.out, (size_t)(N * C));
     mote__tr_rmsnorm_bwd(dx, dw, R, x, w, rstd, N, C);
@@ -273,10 +274,13 @@ static void test_matmul_grad(void) {
 }
 
 /* The blocked kernel against the scalar reference: shapes crossing the
- * 6-row, 16/8-column tiles and the 256-long K slices, 1 and 2 threads.
- * Tolerance: 1e-5 of the largest |value| (f32 sums in another order). */
+ * 6-row, 32/16/8-column tiles and the 256-long K slices, 1 and 2 threads,
+ * every instruction set this CPU has (C, AVX2, AVX-512). Tolerance: 1e-5
+ * of the largest |value| (f32 sums in another order). */
 static void test_matmul_blocked_vs_ref(void) {
-    const int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {13, 64, 172}, {37, 300, 45}, {300, 33, 24}, {64, 520, 9}};
+    for (int level = 0; level <= 2; level++) {
+    if (mote__tr_gemm_limit_isa(level) != level) break; /* the CPU lacks it */
+    const int64_t shapes[][3] = {{1, 1, 1}, {5, 3, 7}, {13, 64, 172}, {37, 300, 45}, {300, 33, 24}, {64, 520, 9}, {7, 40, 50}};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const int64_t N = shapes[si][0], IC = shapes[si][1], OC = shapes[si][2];
         float *x = malloc(N * IC * 4), *W = malloc(OC * IC * 4), *d = malloc(N * OC * 4);
@@ -308,6 +312,8 @@ static void test_matmul_blocked_vs_ref(void) {
         }
         free(x), free(W), free(d), free(o_ref), free(dx_ref), free(dW_ref);
     }
+    }
+    mote__tr_gemm_limit_isa(2);
 }
 
 static double loss_rope(void *p) {
@@ -423,10 +429,10 @@ static void test_swiglu_grad(void) {
     fill(c.g, 40, 6), fill(c.u, 40, 2), fill(c.R, 40, 1);
     float *g = to_f(c.g, 40), *u = to_f(c.u, 40), *R = to_f(c.R, 40), *out = calloc(40, 4);
     float *dg = calloc(40, 4), *du = calloc(40, 4);
-    mote__tr_swiglu_fwd(out, g, u, 40);
+    mote__tr_swiglu_fwd(out, g, u, 40, 2);
     loss_swiglu(&c);
     CHECK_FWD("swiglu", out, c.out, 40);
-    mote__tr_swiglu_bwd(dg, du, R, g, u, 40);
+    mote__tr_swiglu_bwd(dg, du, R, g, u, 40, 2);
     CHECK_GRAD("swiglu dgate", dg, c.g, 40, loss_swiglu, &c);
     CHECK_GRAD("swiglu dup", du, c.u, 40, loss_swiglu, &c);
     free(c.g), free(c.u), free(c.R), free(c.out), free(g), free(u), free(R), free(out), free(dg), free(du);

@@ -4,11 +4,11 @@
  * All three products of a linear layer reduce to one kernel,
  *   C (M, Nc) += A (M, K) @ B (K, Nc), row-major,
  * cache-blocked (K in slices of KC, columns in panels of NC, so a B panel
- * stays in L2 while tiles of 6 rows of A stream past it) with a 6x16
- * register tile. On x86-64 CPUs with AVX2 and FMA (checked at run time
- * with __builtin_cpu_supports, never assumed at compile time) the tile is
- * computed with 256-bit FMAs through a function compiled for that target;
- * elsewhere with plain C loops. Rows of C are split over threads.
+ * stays in L2 while tiles of 6 rows of A stream past it) with a register
+ * tile of 6 rows. On x86-64 the CPU is asked at run time (never assumed at
+ * compile time): with AVX-512F the tile is 6x32 in 512-bit FMAs, with AVX2
+ * and FMA 6x16 in 256-bit FMAs, each in a function compiled for that target
+ * only; elsewhere plain C loops. Rows of C are split over threads.
  *   forward  out = inp @ W^T      : B = W^T, transposed into `work` first
  *   backward dinp += dout @ W     : B = W as stored
  *            dW += dout^T @ inp   : A = dout^T, read in place with strides
@@ -153,25 +153,93 @@ static AVX2 void block_avx2(int mr, int64_t nc, int64_t kc, const float *A, int6
 #undef DISPATCH
 }
 
-static bool have_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+/* The same tile with 512-bit registers: 6 rows by 32 (NV = 2) or 16
+ * columns, the last 16-block masked. */
+#define AVX512 __attribute__((target("avx512f")))
+#define TILE_ROW512(r)                                                           \
+    if (ROWS > r) {                                                              \
+        __m512 a = _mm512_set1_ps(A[r * sar + k * sak]);                         \
+        c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);                               \
+        if (NV > 1) c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                   \
     }
-    return cached == 1;
+#define TILE_STORE512(r)                                                         \
+    if (ROWS > r) {                                                              \
+        float *cr = C + r * ldc;                                                 \
+        _mm512_mask_storeu_ps(cr, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cr), c##r##0)); \
+        if (NV > 1)                                                              \
+            _mm512_storeu_ps(cr + 16, _mm512_add_ps(_mm512_loadu_ps(cr + 16), c##r##1)); \
+    }
+
+static inline __attribute__((always_inline)) AVX512 void
+tile_avx512(const int ROWS, const int NV, __mmask16 mask, int64_t kc, const float *A, int64_t sar,
+            int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int64_t k = 0; k < kc; k++) {
+        const float *b = B + k * ldb;
+        __m512 b0 = _mm512_maskz_loadu_ps(mask, b);
+        __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
+        TILE_ROW512(0) TILE_ROW512(1) TILE_ROW512(2) TILE_ROW512(3) TILE_ROW512(4) TILE_ROW512(5)
+    }
+    TILE_STORE512(0) TILE_STORE512(1) TILE_STORE512(2) TILE_STORE512(3) TILE_STORE512(4) TILE_STORE512(5)
+}
+
+static AVX512 void block_avx512(int mr, int64_t nc, int64_t kc, const float *A, int64_t sar,
+                                int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
+    int64_t j = 0;
+    __mmask16 mask = 0xFFFF;
+#define DISPATCH(NV)                                                                    \
+    switch (mr) {                                                                       \
+    case 6: tile_avx512(6, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
+    case 5: tile_avx512(5, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
+    case 4: tile_avx512(4, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
+    case 3: tile_avx512(3, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
+    case 2: tile_avx512(2, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
+    default: tile_avx512(1, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;  \
+    }
+    for (; j + 32 <= nc; j += 32) DISPATCH(2)
+    for (; j + 16 <= nc; j += 16) DISPATCH(1)
+    if (j < nc) {
+        mask = (__mmask16)((1u << (nc - j)) - 1u);
+        DISPATCH(1)
+    }
+#undef DISPATCH
+}
+
+enum { ISA_C, ISA_AVX2, ISA_AVX512 };
+static int g_isa = -1;    /* what this CPU has, detected once */
+static int g_isa_cap = 2; /* mote__tr_gemm_limit_isa */
+
+static int detect_isa(void) {
+    if (g_isa < 0) {
+        __builtin_cpu_init();
+        bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        g_isa = avx2 && __builtin_cpu_supports("avx512f") ? ISA_AVX512 : avx2 ? ISA_AVX2 : ISA_C;
+    }
+    return g_isa < g_isa_cap ? g_isa : g_isa_cap;
 }
 #else
-static bool have_avx2(void) { return false; }
+enum { ISA_C, ISA_AVX2, ISA_AVX512 };
+static int g_isa_cap = 2;
+static int detect_isa(void) { return ISA_C; }
 #endif
 
-const char *mote__tr_gemm_isa(void) { return have_avx2() ? "avx2" : "c"; }
+int mote__tr_gemm_limit_isa(int level) {
+    g_isa_cap = level < 0 ? 0 : level > 2 ? 2 : level;
+    return detect_isa();
+}
+
+const char *mote__tr_gemm_isa(void) {
+    int isa = detect_isa();
+    return isa == ISA_AVX512 ? "avx512" : isa == ISA_AVX2 ? "avx2" : "c";
+}
 
 typedef struct gemm_args {
     float *C;
     const float *A, *B;
     int64_t K, Nc, sar, sak, ldb, ldc;
-    bool avx2, overwrite;
+    int isa;
+    bool overwrite;
 } gemm_args;
 
 /* Rows [begin, end) of C. */
@@ -190,7 +258,11 @@ static void gemm_task(void *ctx, int64_t begin, int64_t end, int tid) {
                 if (g->overwrite && k0 == 0) /* C = A B: start the tile from 0 */
                     for (int r = 0; r < mr; r++) memset(C + r * g->ldc, 0, (size_t)nc * sizeof(float));
 #ifdef MOTE_TR_X86
-                if (g->avx2) {
+                if (g->isa == ISA_AVX512) {
+                    block_avx512(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
+                    continue;
+                }
+                if (g->isa == ISA_AVX2) {
                     block_avx2(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
                     continue;
                 }
@@ -205,7 +277,7 @@ static void gemm_task(void *ctx, int64_t begin, int64_t end, int tid) {
 static void gemm_strided(float *C, const float *A, const float *B, int64_t M, int64_t K,
                          int64_t Nc, int64_t sar, int64_t sak, int64_t ldb, int64_t ldc,
                          bool overwrite, int n_threads) {
-    gemm_args g = {C, A, B, K, Nc, sar, sak, ldb, ldc, have_avx2(), overwrite};
+    gemm_args g = {C, A, B, K, Nc, sar, sak, ldb, ldc, detect_isa(), overwrite};
     if (K == 0 && overwrite) {
         for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)Nc * sizeof(float));
         return;

@@ -488,7 +488,7 @@ mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const i
         tr_layer_acts *a = &m->la[l];
         const float *x = m->res[l];
         /* attention branch: x (N, C) -> res_mid (N, C) */
-        mote__tr_rmsnorm_fwd(a->ln1, a->rstd1, x, W->attn_norm, N, C, s->rms_eps);
+        mote__tr_rmsnorm_fwd(a->ln1, a->rstd1, x, W->attn_norm, N, C, s->rms_eps, nt);
         mote__tr_matmul_fwd(a->q, a->ln1, W->wq, N, C, qd, m->mm_work, nt);
         mote__tr_matmul_fwd(a->k, a->ln1, W->wk, N, C, kvd, m->mm_work, nt);
         mote__tr_matmul_fwd(a->v, a->ln1, W->wv, N, C, kvd, m->mm_work, nt);
@@ -499,14 +499,14 @@ mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const i
         mote__tr_matmul_fwd(m->dres, a->atty, W->wo, N, qd, C, m->mm_work, nt); /* dres: scratch */
         mote__tr_residual_fwd(a->res_mid, x, m->dres, N * C);
         /* feed-forward branch: res_mid -> res[l+1] */
-        mote__tr_rmsnorm_fwd(a->ln2, a->rstd2, a->res_mid, W->ffn_norm, N, C, s->rms_eps);
+        mote__tr_rmsnorm_fwd(a->ln2, a->rstd2, a->res_mid, W->ffn_norm, N, C, s->rms_eps, nt);
         mote__tr_matmul_fwd(a->gate, a->ln2, W->w_gate, N, C, F, m->mm_work, nt);
         mote__tr_matmul_fwd(a->up, a->ln2, W->w_up, N, C, F, m->mm_work, nt);
-        mote__tr_swiglu_fwd(a->hact, a->gate, a->up, N * F);
+        mote__tr_swiglu_fwd(a->hact, a->gate, a->up, N * F, nt);
         mote__tr_matmul_fwd(m->dres, a->hact, W->w_down, N, F, C, m->mm_work, nt);
         mote__tr_residual_fwd(m->res[l + 1], a->res_mid, m->dres, N * C);
     }
-    mote__tr_rmsnorm_fwd(m->lnf, m->rstdf, m->res[s->n_layer], m->w.out_norm, N, C, s->rms_eps);
+    mote__tr_rmsnorm_fwd(m->lnf, m->rstdf, m->res[s->n_layer], m->w.out_norm, N, C, s->rms_eps, nt);
     mote__tr_matmul_fwd(m->logits, m->lnf, m->w.output, N, C, V, m->mm_work, nt);
     if (targets) {
         double l = mote__tr_crossentropy_fwd(m->logits, m->losses, m->targets, N, V, nt);
@@ -547,7 +547,7 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
         mote__tr_matmul_bwd(m->dhact, G->w_down, m->dres, a->hact, W->w_down, N, F, C, m->mm_work, nt);
         memset(m->dgate, 0, (size_t)(N * F) * sizeof(float));
         memset(m->dup, 0, (size_t)(N * F) * sizeof(float));
-        mote__tr_swiglu_bwd(m->dgate, m->dup, m->dhact, a->gate, a->up, N * F);
+        mote__tr_swiglu_bwd(m->dgate, m->dup, m->dhact, a->gate, a->up, N * F, nt);
         memset(m->dln, 0, (size_t)(N * C) * sizeof(float));
         mote__tr_matmul_bwd(m->dln, G->w_gate, m->dgate, a->ln2, W->w_gate, N, C, F, m->mm_work, nt);
         mote__tr_matmul_bwd(m->dln, G->w_up, m->dup, a->ln2, W->w_up, N, C, F, m->mm_work, nt);

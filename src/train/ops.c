@@ -28,17 +28,32 @@ void mote__tr_embed_bwd(float *dwte, const float *dout, const int32_t *ids, int6
 
 /* ---- RMSNorm ---- */
 
-void mote__tr_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int64_t N,
-                          int64_t C, float eps) {
-    for (int64_t n = 0; n < N; n++) {
-        const float *xn = x + n * C;
-        float *on = out + n * C;
+typedef struct rms_args {
+    float *out, *rstd;
+    const float *x, *w;
+    int64_t C;
+    float eps;
+} rms_args;
+
+static void rmsnorm_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    const rms_args *a = ctx;
+    const int64_t C = a->C;
+    (void)tid;
+    for (int64_t n = begin; n < end; n++) {
+        const float *xn = a->x + n * C;
+        float *on = a->out + n * C;
         double ss = 0.0;
         for (int64_t i = 0; i < C; i++) ss += (double)xn[i] * xn[i];
-        float r = (float)(1.0 / sqrt(ss / (double)C + (double)eps));
-        rstd[n] = r;
-        for (int64_t i = 0; i < C; i++) on[i] = xn[i] * r * w[i];
+        float r = (float)(1.0 / sqrt(ss / (double)C + (double)a->eps));
+        a->rstd[n] = r;
+        for (int64_t i = 0; i < C; i++) on[i] = xn[i] * r * a->w[i];
     }
+}
+
+void mote__tr_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int64_t N,
+                          int64_t C, float eps, int n_threads) {
+    rms_args a = {out, rstd, x, w, C, eps};
+    mote__tr_parallel(N, 64, n_threads, rmsnorm_fwd_task, &a);
 }
 
 /* With xh = x * r (r = rstd) and out = xh * w:
@@ -229,22 +244,41 @@ void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, co
 
 /* ---- SwiGLU ---- */
 
-void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+typedef struct swiglu_args {
+    float *out, *dgate, *dup;
+    const float *gate, *up, *dout;
+} swiglu_args;
+
+static void swiglu_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    const swiglu_args *a = ctx;
+    (void)tid;
+    for (int64_t i = begin; i < end; i++) {
+        float g = a->gate[i];
+        a->out[i] = g / (1.0f + expf(-g)) * a->up[i];
     }
 }
 
+void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, int n_threads) {
+    swiglu_args a = {.out = out, .gate = gate, .up = up};
+    mote__tr_parallel(n, 4096, n_threads, swiglu_fwd_task, &a);
+}
+
 /* silu(g) = g s, s = sigmoid(g); silu'(g) = s (1 + g (1 - s)). */
-void mote__tr_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
-                         const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float g = gate[i];
+static void swiglu_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+    const swiglu_args *a = ctx;
+    (void)tid;
+    for (int64_t i = begin; i < end; i++) {
+        float g = a->gate[i];
         float s = 1.0f / (1.0f + expf(-g));
-        dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
-        dup[i] += dout[i] * g * s;
+        a->dgate[i] += a->dout[i] * a->up[i] * s * (1.0f + g * (1.0f - s));
+        a->dup[i] += a->dout[i] * g * s;
     }
+}
+
+void mote__tr_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
+                         const float *up, int64_t n, int n_threads) {
+    swiglu_args a = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout};
+    mote__tr_parallel(n, 4096, n_threads, swiglu_bwd_task, &a);
 }
 
 /* ---- residual ---- */

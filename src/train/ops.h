@@ -42,9 +42,9 @@ void mote__tr_embed_bwd(float *dwte, const float *dout, const int32_t *ids, int6
 /* ---- RMSNorm: out = x / sqrt(mean(x^2) + eps) * w ---- */
 
 /* x (N, C), w (C) -> out (N, C); rstd (N) saved for backward. out may not
- * alias x (backward needs x). */
+ * alias x (backward needs x). Rows split over n_threads. */
 void mote__tr_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int64_t N,
-                          int64_t C, float eps);
+                          int64_t C, float eps, int n_threads);
 /* dx (N, C) += ..., dw (C) += ... from dout (N, C) and the saved x, rstd. */
 void mote__tr_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x,
                           const float *w, const float *rstd, int64_t N, int64_t C);
@@ -76,8 +76,12 @@ void mote__tr_matmul_bwd_ref(float *dinp, float *dW, const float *dout, const fl
  * for the tests. Rows of C are split over n_threads. */
 void mote__tr_gemm(float *C, const float *A, const float *B, int64_t M, int64_t K, int64_t Nc,
                    int64_t lda, int64_t ldb, int64_t ldc, int n_threads);
-/* "avx2" or "c": what mote__tr_gemm runs on this CPU. */
+/* "avx512", "avx2" or "c": what mote__tr_gemm runs on this CPU. */
 const char *mote__tr_gemm_isa(void);
+/* Use no instruction set above `level` (0 C, 1 AVX2, 2 AVX-512: the
+ * default) even if the CPU has it — for tests that cover every path.
+ * Returns the level now in use. Not thread-safe with gemms in flight. */
+int mote__tr_gemm_limit_isa(int level);
 
 /* ---- RoPE, "normal" mode (adjacent pairs), as src/model/llama.c ----
  *
@@ -128,11 +132,11 @@ void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, co
 
 /* ---- SwiGLU: out = silu(gate) * up, silu(g) = g / (1 + e^-g) ---- */
 
-/* gate, up, out: (n). */
-void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n);
+/* gate, up, out: (n). Split over n_threads. */
+void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, int n_threads);
 /* dgate += dout * up * silu'(gate), dup += dout * silu(gate). */
 void mote__tr_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
-                         const float *up, int64_t n);
+                         const float *up, int64_t n, int n_threads);
 
 /* ---- residual: out = a + b, all (n); backward is dout added to both ---- */
 
