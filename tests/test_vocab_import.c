@@ -1,9 +1,10 @@
 /* test_vocab_import.c — tests of the tokenizer.json importer
  * (src/convert/hf_tokenizer.c, `mote vocab import`).
  *
- * Round trips: the hand-written fixtures tests/data/vocab_import/bpe and
- * .../wordpiece (tokenizer.json + tokenizer_config.json) are imported to a
- * GGUF file under $MOTE_BUILD, read back through src/gguf, and every key is
+ * Round trips: the hand-written fixtures tests/data/vocab_import/bpe,
+ * .../wordpiece and .../spm (tokenizer.json + tokenizer_config.json) are
+ * imported to a GGUF file under $MOTE_BUILD, read back through src/gguf, and
+ * every key is
  * checked — its presence, type and exact value — and that no other key is
  * there. The expected values follow llama.cpp's converter rules (stated in
  * hf_tokenizer.c) applied by hand to the fixtures.
@@ -304,6 +305,32 @@ static void test_spm_style(void) {
     mote_gguf_close(g);
 }
 
+static void test_spm_fixture_every_key(void) {
+    mote_vocab_import_summary sum;
+    mote_gguf *g = import_fixture("spm", "vocab-import-spm.gguf", &sum);
+    T_REQUIRE(g, "no file");
+    static const char *const tokens[] = {"<unk>", "<s>", "</s>", "<0x0A>", "<0xE2>", "\xE2\x96\x81", "h", "i",
+                                         "\xE2\x96\x81h", "\xE2\x96\x81hi", "hi", "<|user|>"};
+    static const int32_t types[] = {2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 3};
+    static const float scores[] = {0, 0, 0, 0, 0, -8, -9, -10, 0, -1, -2, 0};
+    uint64_t bad;
+    T_CHECK(mote_gguf_n_kv(g) == 13, "%lld keys, want 13", (long long)mote_gguf_n_kv(g));
+    T_CHECK(has_str(g, "general.architecture", "llama") && has_str(g, "general.name", "vocab-import-spm"), "general.*");
+    T_CHECK(has_str(g, "tokenizer.ggml.model", "llama") && has_str(g, "tokenizer.ggml.pre", "default"), "model/pre");
+    T_CHECK(has_strs(g, "tokenizer.ggml.tokens", tokens, 12, &bad), "tokens differ at %llu", (unsigned long long)bad);
+    T_CHECK(has_f32s(g, "tokenizer.ggml.scores", scores, 12), "scores");
+    T_CHECK(has_i32s(g, "tokenizer.ggml.token_type", types, 12), "token_type");
+    T_CHECK(has_u32(g, "tokenizer.ggml.bos_token_id", 1) && has_u32(g, "tokenizer.ggml.eos_token_id", 2) &&
+                has_u32(g, "tokenizer.ggml.unknown_token_id", 0),
+            "special ids");
+    T_CHECK(has_bool(g, "tokenizer.ggml.add_bos_token", true) && has_bool(g, "tokenizer.ggml.add_eos_token", false),
+            "add_bos/add_eos");
+    T_CHECK(has_str(g, "tokenizer.chat_template", "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}"),
+            "chat_template");
+    T_CHECK(sum.n_tokens == 12 && sum.n_added == 4 && sum.n_merges == 3 && !strcmp(sum.model, "llama"), "summary");
+    mote_gguf_close(g);
+}
+
 /* Each bad input: the status, and a piece of the message it must contain. */
 static void test_bad_inputs(void) {
     static const struct { const char *json; mote_status code; const char *msg; } cases[] = {
@@ -402,6 +429,7 @@ int main(void) {
     T_RUN(test_merges_as_pairs);
     T_RUN(test_pre_names);
     T_RUN(test_spm_style);
+    T_RUN(test_spm_fixture_every_key);
     T_RUN(test_bad_inputs);
     T_RUN(test_bad_config_and_files);
     return t_exit();
