@@ -473,6 +473,48 @@ static void test_detok(void) {
     mote_vocab_free(v);
 }
 
+/* The BPE word cache (texts of 4 KiB or more) changes nothing: a 200 KB
+ * text made of every test string gives the same ids with and without it. */
+static void test_bpe_cache(void) {
+    const char *d = vocab_dir();
+    if (!d) T_SKIP("../shared/assets is absent");
+    static const char *const names[] = {"gpt-2", "deepseek-llm", "falcon", "mpt"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char path[8192], inp[8300];
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", d, names[k]);
+        snprintf(inp, sizeof inp, "%s.inp", path);
+        FILE *f = fopen(inp, "rb");
+        if (!f) continue;
+        static char src[1 << 16];
+        size_t n_src = fread(src, 1, sizeof src, f);
+        fclose(f);
+        size_t len = 200000;
+        char *text = malloc(len);
+        T_REQUIRE(text && n_src > 0, "read %s.inp", names[k]);
+        for (size_t i = 0; i < len; i++) text[i] = src[i % n_src];
+        mote_gguf *g;
+        mote_error err = {0};
+        mote_tokenizer *t = NULL;
+        if (mote_gguf_open(path, &g, &err) == MOTE_OK) {
+            mote__tokenizer_load(g, &t, &err);
+            mote_gguf_close(g);
+        }
+        T_REQUIRE(t, "%s: %s", names[k], err.msg);
+        int64_t n1 = 0, n2 = 0;
+        mote__tokenizer_encode(t, text, len, 0, NULL, 0, &n1, &err);
+        int32_t *a = malloc((size_t)(n1 + 1) * sizeof *a), *b = malloc((size_t)(n1 + 1) * sizeof *b);
+        T_REQUIRE(a && b, "malloc");
+        T_CHECK(mote__tokenizer_encode(t, text, len, 0, a, n1, &n1, &err) == MOTE_OK, "%s", err.msg);
+        t->bpe_cache_min = SIZE_MAX;
+        T_CHECK(mote__tokenizer_encode(t, text, len, 0, b, n1, &n2, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(n1 == n2 && memcmp(a, b, (size_t)n1 * sizeof *a) == 0, "%s: cached and uncached ids differ", names[k]);
+        free(a);
+        free(b);
+        free(text);
+        mote__tokenizer_free(t);
+    }
+}
+
 /* ---- hand-made BPE vocabs ---- */
 
 static mote_gguf_writer *bpe_writer(const char *const *toks, int n, const char *const *merges, int n_merges) {
@@ -584,6 +626,7 @@ int main(void) {
     T_RUN(test_bpe_lossless);
     T_RUN(test_special);
     T_RUN(test_detok);
+    T_RUN(test_bpe_cache);
     T_RUN(test_bpe_toy);
     T_RUN(test_bad_vocabs);
     T_RUN(test_other_vocabs);

@@ -39,6 +39,7 @@ struct mote_tokenizer {
     int32_t bos, eos, unk, sep; /* -1 when none */
     bool add_bos, add_eos, add_sep, add_space_prefix;
     tok_bpe *bpe;          /* TOK_BPE only */
+    size_t bpe_cache_min;  /* BPE fragments this long or longer use a word cache (tests change it) */
 };
 
 /* Id of the token whose text is exactly s[0..n), or -1 (the later id wins
