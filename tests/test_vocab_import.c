@@ -4,9 +4,8 @@
  * Round trips: the hand-written fixtures tests/data/vocab_import/bpe,
  * .../wordpiece and .../spm (tokenizer.json + tokenizer_config.json) are
  * imported to a GGUF file under $MOTE_BUILD, read back through src/gguf, and
- * every key is
- * checked — its presence, type and exact value — and that no other key is
- * there. The expected values follow llama.cpp's converter rules (stated in
+ * every key is checked — its presence, type and exact value — and that no
+ * other key is there. The expected values follow llama.cpp's converter rules (stated in
  * hf_tokenizer.c) applied by hand to the fixtures.
  *
  * Bad input: each malformed or unsupported tokenizer.json (in memory) must
@@ -372,6 +371,9 @@ static void test_bad_inputs(void) {
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"added_tokens\":"
          "[{\"id\":1,\"content\":\"<s>\"},{\"id\":1,\"content\":\"</s>\"}]}",
          MOTE_ERR_FORMAT, "added_tokens[1]: id 1 is already taken by added_tokens[0]"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"added_tokens\":"
+         "[{\"id\":1,\"content\":\"<s>\"},{\"id\":2,\"content\":\"<s>\"}]}",
+         MOTE_ERR_FORMAT, "added_tokens[1]: \"<s>\" is also added_tokens[0], with id 1"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"added_tokens\":[{\"id\":\"1\",\"content\":\"x\"}]}",
          MOTE_ERR_FORMAT, "added_tokens[0].id: expected an integer, found a string"},
         {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},\"added_tokens\":[{\"id\":3000000,\"content\":\"x\"}]}",

@@ -105,7 +105,8 @@ static const char *qx(char buf[96], const char *s, bool quoted) {
     if (quoted) buf[o++] = '"';
     for (size_t i = 0; s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (o >= 64 && (c & 0xC0) != 0x80) {
+        /* cut at a character boundary after 64 bytes, or anywhere after 84 */
+        if (o >= 64 && ((c & 0xC0) != 0x80 || o >= 84)) {
             memcpy(buf + o, "...", 3);
             o += 3;
             break;
@@ -132,6 +133,7 @@ typedef struct importer {
     mote_error *err;
     json_t *tok, *cfg;           /* owned roots; cfg may be NULL */
     json_t *model, *vocab, *added; /* borrowed from tok; added may be NULL */
+    json_t *added_seen;          /* owned: added_tokens contents seen so far */
     model_kind kind;
     const char *subword_prefix;  /* continuing_subword_prefix ("" if none) */
     int64_t n_tokens, n_added, n_filled;
@@ -341,6 +343,8 @@ static mote_status read_tokens(importer *im) {
         im->src[id] = 1;
     }
 
+    json_t *seen = im->added_seen = json_object(); /* content -> index in added_tokens */
+    if (!seen) return NOMEM();
     for (size_t i = 0; i < n_added; i++) {
         json_t *a = json_array_get(im->added, i);
         int64_t id = (int64_t)json_integer_value(json_object_get(a, "id"));
@@ -357,13 +361,15 @@ static mote_status read_tokens(importer *im) {
             if (vid)
                 return TFAIL("added_tokens[%zu]: %s has id %lld here but %lld in model.vocab", i,
                              q(qa, content), (long long)id, (long long)json_integer_value(vid));
-            for (size_t k = 0; k < i; k++) { /* the same text under two ids */
-                json_t *b = json_array_get(im->added, k);
-                if (!strcmp(json_string_value(json_object_get(b, "content")), content))
-                    return TFAIL("added_tokens[%zu]: %s is also added_tokens[%zu], with id %lld", i,
-                                 q(qa, content), k, (long long)json_integer_value(json_object_get(b, "id")));
+            json_t *k = json_object_get(seen, content); /* the same text under two ids */
+            if (k) {
+                json_t *b = json_array_get(im->added, (size_t)json_integer_value(k));
+                return TFAIL("added_tokens[%zu]: %s is also added_tokens[%lld], with id %lld", i,
+                             q(qa, content), (long long)json_integer_value(k),
+                             (long long)json_integer_value(json_object_get(b, "id")));
             }
         }
+        if (json_object_set_new(seen, content, json_integer((json_int_t)i))) return NOMEM();
         im->text[id] = content;
         im->src[id] = 2 + (int32_t)i;
         im->n_added++;
@@ -917,6 +923,7 @@ mote_status mote__vocab_import_hf_mem(const char *tok, size_t tok_len, const cha
     mote__free(im->scores);
     mote__free(im->scratch);
     arena_free(im->arena);
+    json_decref(im->added_seen);
     json_decref(im->tok);
     json_decref(im->cfg);
     return s;
