@@ -242,9 +242,9 @@ static void tq1_0_pack(mote_block_tq1_0 *y, const int8_t t[QK_K], float d) {
 
 /* Trit n (0 = most significant) of a stored byte, as -1, 0 or 1. */
 static inline int tq1_trit(uint8_t b, int n) {
-    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
-    const uint8_t q = (uint8_t)(b * pow3[n]);
-    return ((q * 3) >> 8) - 1;
+    const unsigned pow3 = n == 0 ? 1 : n == 1 ? 3 : n == 2 ? 9 : n == 3 ? 27 : 81;
+    const unsigned q = (b * pow3) & 0xFF;
+    return (int)((q * 3) >> 8) - 1;
 }
 
 /* Trit of element e (-1, 0 or 1). */
@@ -277,8 +277,14 @@ float mote__vec_dot_tq1_0_ref(int64_t n, const void *vx, const void *vy) {
     const mote_block_q8_K *y = vy;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
+        const int8_t *yq = y[i].qs;
         int isum = 0;
-        for (int e = 0; e < QK_K; e++) isum += tq1_get(&x[i], e) * y[i].qs[e];
+        for (int k = 0; k < 5; k++)
+            for (int m = 0; m < 32; m++) isum += tq1_trit(x[i].qs[m], k) * yq[m + 32 * k];
+        for (int k = 0; k < 5; k++)
+            for (int m = 0; m < 16; m++) isum += tq1_trit(x[i].qs[32 + m], k) * yq[160 + m + 16 * k];
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < 4; j++) isum += tq1_trit(x[i].qh[j], k) * yq[240 + j + 4 * k];
         sum += (float)isum * mote__f16_to_f32(x[i].d) * y[i].d;
     }
     return sum;
@@ -326,7 +332,12 @@ float mote__vec_dot_tq2_0_ref(int64_t n, const void *vx, const void *vy) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
         int isum = 0;
-        for (int e = 0; e < QK_K; e++) isum += tq2_get(&x[i], e) * y[i].qs[e];
+        for (int c = 0; c < 2; c++)
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *qs = x[i].qs + 32 * c;
+                const int8_t *ys = y[i].qs + 128 * c + 32 * k;
+                for (int m = 0; m < 32; m++) isum += (((qs[m] >> (2 * k)) & 3) - 1) * ys[m];
+            }
         sum += (float)isum * mote__f16_to_f32(x[i].d) * y[i].d;
     }
     return sum;

@@ -219,13 +219,21 @@ float mote__vec_dot_q2_K_ref(int64_t n, const void *vx, const void *vy) {
     const mote_block_q8_K *y = vy;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
+        const int8_t *yq = y[i].qs;
         int isum = 0, msum = 0;
-        for (int s = 0; s < QK_K / 16; s++) {
-            int sub = 0;
-            for (int e = 16 * s; e < 16 * s + 16; e++) sub += get_2bit(x[i].qs, e) * y[i].qs[e];
-            isum += (x[i].scales[s] & 0xF) * sub;
-            msum += (x[i].scales[s] >> 4) * y[i].bsums[s];
-        }
+        /* Elements 128 h + 32 s + l: bits 2s of qs[32 h + l]; sub-block
+         * 8 h + 2 s for l < 16, 8 h + 2 s + 1 for l >= 16. */
+        for (int h = 0; h < 2; h++)
+            for (int s = 0; s < 4; s++) {
+                const uint8_t *qs = x[i].qs + 32 * h;
+                const int8_t *ys = yq + 128 * h + 32 * s;
+                const int sb = 8 * h + 2 * s;
+                int lo = 0, hi = 0;
+                for (int l = 0; l < 16; l++) lo += ((qs[l] >> (2 * s)) & 3) * ys[l];
+                for (int l = 16; l < 32; l++) hi += ((qs[l] >> (2 * s)) & 3) * ys[l];
+                isum += (x[i].scales[sb] & 0xF) * lo + (x[i].scales[sb + 1] & 0xF) * hi;
+            }
+        for (int sb = 0; sb < QK_K / 16; sb++) msum += (x[i].scales[sb] >> 4) * y[i].bsums[sb];
         const float dall = y[i].d * mote__f16_to_f32(x[i].d);
         const float dmin = y[i].d * mote__f16_to_f32(x[i].dmin);
         sum += dall * (float)isum - dmin * (float)msum;
@@ -341,15 +349,24 @@ float mote__vec_dot_q3_K_ref(int64_t n, const void *vx, const void *vy) {
     const mote_block_q8_K *y = vy;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[QK_K / 16];
+        for (int j = 0; j < QK_K / 16; j++) sc[j] = get_scale_q3(x[i].scales, j);
         int isum = 0;
-        for (int s = 0; s < QK_K / 16; s++) {
-            int sub = 0;
-            for (int e = 16 * s; e < 16 * s + 16; e++) {
-                const int hbit = (x[i].hmask[e % 32] >> (e / 32)) & 1;
-                sub += (get_2bit(x[i].qs, e) - (hbit ? 0 : 4)) * y[i].qs[e];
+        /* Element 128 h + 32 s + l: bits 2s of qs[32 h + l], high bit
+         * 4 h + s of hmask[l]. */
+        for (int h = 0; h < 2; h++)
+            for (int s = 0; s < 4; s++) {
+                const uint8_t *qs = x[i].qs + 32 * h;
+                const int8_t *ys = y[i].qs + 128 * h + 32 * s;
+                const int hb = 4 * h + s, sb = 8 * h + 2 * s;
+                const uint8_t *hm = x[i].hmask;
+                int lo = 0, hi = 0;
+                for (int l = 0; l < 16; l++)
+                    lo += (((qs[l] >> (2 * s)) & 3) - 4 + 4 * ((hm[l] >> hb) & 1)) * ys[l];
+                for (int l = 16; l < 32; l++)
+                    hi += (((qs[l] >> (2 * s)) & 3) - 4 + 4 * ((hm[l] >> hb) & 1)) * ys[l];
+                isum += sc[sb] * lo + sc[sb + 1] * hi;
             }
-            isum += get_scale_q3(x[i].scales, s) * sub;
-        }
         sum += y[i].d * mote__f16_to_f32(x[i].d) * (float)isum;
     }
     return sum;
@@ -474,13 +491,20 @@ float mote__vec_dot_q4_K_ref(int64_t n, const void *vx, const void *vy) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
         int isum = 0, msum = 0;
-        for (int j = 0; j < QK_K / 32; j++) {
-            uint8_t sc, m;
-            get_scale_min_k4(j, x[i].scales, &sc, &m);
-            int sub = 0;
-            for (int e = 32 * j; e < 32 * j + 32; e++) sub += get_4bit(x[i].qs, e) * y[i].qs[e];
-            isum += sc * sub;
-            msum += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        for (int c = 0; c < 4; c++) { /* sub-blocks 2c (low nibbles), 2c + 1 (high) */
+            const uint8_t *qs = x[i].qs + 32 * c;
+            const int8_t *ys = y[i].qs + 64 * c;
+            int lo = 0, hi = 0;
+            for (int l = 0; l < 32; l++) {
+                lo += (qs[l] & 0xF) * ys[l];
+                hi += (qs[l] >> 4) * ys[32 + l];
+            }
+            uint8_t sc0, m0, sc1, m1;
+            get_scale_min_k4(2 * c, x[i].scales, &sc0, &m0);
+            get_scale_min_k4(2 * c + 1, x[i].scales, &sc1, &m1);
+            isum += sc0 * lo + sc1 * hi;
+            msum += m0 * (y[i].bsums[4 * c] + y[i].bsums[4 * c + 1]) +
+                    m1 * (y[i].bsums[4 * c + 2] + y[i].bsums[4 * c + 3]);
         }
         sum += y[i].d * mote__f16_to_f32(x[i].d) * (float)isum -
                y[i].d * mote__f16_to_f32(x[i].dmin) * (float)msum;
@@ -538,13 +562,20 @@ float mote__vec_dot_q5_K_ref(int64_t n, const void *vx, const void *vy) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
         int isum = 0, msum = 0;
-        for (int j = 0; j < QK_K / 32; j++) {
-            uint8_t sc, m;
-            get_scale_min_k4(j, x[i].scales, &sc, &m);
-            int sub = 0;
-            for (int e = 32 * j; e < 32 * j + 32; e++) sub += get_q5(&x[i], e) * y[i].qs[e];
-            isum += sc * sub;
-            msum += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        for (int c = 0; c < 4; c++) { /* fifth bits: 2c and 2c + 1 of qh[l] */
+            const uint8_t *qs = x[i].qs + 32 * c, *qh = x[i].qh;
+            const int8_t *ys = y[i].qs + 64 * c;
+            int lo = 0, hi = 0;
+            for (int l = 0; l < 32; l++) {
+                lo += ((qs[l] & 0xF) | ((qh[l] >> (2 * c)) & 1) << 4) * ys[l];
+                hi += ((qs[l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4) * ys[32 + l];
+            }
+            uint8_t sc0, m0, sc1, m1;
+            get_scale_min_k4(2 * c, x[i].scales, &sc0, &m0);
+            get_scale_min_k4(2 * c + 1, x[i].scales, &sc1, &m1);
+            isum += sc0 * lo + sc1 * hi;
+            msum += m0 * (y[i].bsums[4 * c] + y[i].bsums[4 * c + 1]) +
+                    m1 * (y[i].bsums[4 * c + 2] + y[i].bsums[4 * c + 3]);
         }
         sum += y[i].d * mote__f16_to_f32(x[i].d) * (float)isum -
                y[i].d * mote__f16_to_f32(x[i].dmin) * (float)msum;
@@ -630,12 +661,28 @@ float mote__vec_dot_q6_K_ref(int64_t n, const void *vx, const void *vy) {
     const mote_block_q8_K *y = vy;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int isum = 0;
-        for (int s = 0; s < QK_K / 16; s++) {
-            int sub = 0;
-            for (int e = 16 * s; e < 16 * s + 16; e++) sub += get_q6(&x[i], e) * y[i].qs[e];
-            isum += x[i].scales[s] * sub;
+        int sub[QK_K / 16];
+        /* Element 128 h + 32 s + l: see q6_K_pack; sub-block 8 h + 2 s +
+         * l / 16. */
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
+            const int8_t *ys = y[i].qs + 128 * h;
+            for (int half = 0; half < 2; half++) {
+                int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int l = 16 * half; l < 16 * half + 16; l++) {
+                    s0 += (((ql[l] & 0xF) | (qh[l] & 3) << 4) - 32) * ys[l];
+                    s1 += (((ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4) - 32) * ys[l + 32];
+                    s2 += (((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32) * ys[l + 64];
+                    s3 += (((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32) * ys[l + 96];
+                }
+                sub[8 * h + half] = s0;
+                sub[8 * h + half + 2] = s1;
+                sub[8 * h + half + 4] = s2;
+                sub[8 * h + half + 6] = s3;
+            }
         }
+        int isum = 0;
+        for (int s = 0; s < QK_K / 16; s++) isum += x[i].scales[s] * sub[s];
         sum += y[i].d * mote__f16_to_f32(x[i].d) * (float)isum;
     }
     return sum;
