@@ -515,6 +515,57 @@ static void test_bpe_cache(void) {
     }
 }
 
+/* SentencePiece word-by-word encoding (vocabs where no piece has "▁" after
+ * another character) gives the ids of whole-text encoding: a 200 KB text
+ * of every test string (with runs of spaces, newlines, emoji, invalid
+ * UTF-8 added) encodes the same both ways. */
+static void test_spm_split(void) {
+    const char *d = vocab_dir();
+    if (!d) T_SKIP("../shared/assets is absent");
+    static const char *const names[] = {"llama-spm", "phi-3", "baichuan"};
+    int n_split = 0;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char path[8192], inp[8300];
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", d, names[k]);
+        snprintf(inp, sizeof inp, "%s/ggml-vocab-llama-spm.gguf.inp", d);
+        FILE *f = fopen(inp, "rb");
+        if (!f) continue;
+        static char src[1 << 16];
+        size_t n_src = fread(src, 1, sizeof src - 64, f);
+        fclose(f);
+        static const char extra[] = "  \xe2\x96\x81\xe2\x96\x81x \xff\xfe y\xf0\x9f\xa6\x99   \n";
+        memcpy(src + n_src, extra, sizeof extra - 1);
+        n_src += sizeof extra - 1;
+        size_t len = 200000;
+        char *text = malloc(len);
+        T_REQUIRE(text, "malloc");
+        for (size_t i = 0; i < len; i++) text[i] = src[i % n_src];
+        mote_gguf *g;
+        mote_error err = {0};
+        mote_tokenizer *t = NULL;
+        if (mote_gguf_open(path, &g, &err) == MOTE_OK) {
+            mote__tokenizer_load(g, &t, &err);
+            mote_gguf_close(g);
+        }
+        if (!t) { free(text); T_CHECK(0, "%s: %s", names[k], err.msg); continue; }
+        printf("# %s: word-by-word SentencePiece %s\n", names[k], t->spm_split ? "on" : "off (a piece has an inner \u2581)");
+        n_split += t->spm_split;
+        int64_t n1 = 0, n2 = 0;
+        mote__tokenizer_encode(t, text, len, 0, NULL, 0, &n1, &err);
+        int32_t *a = malloc((size_t)(n1 + 1) * sizeof *a), *b = malloc((size_t)(n1 + 1) * sizeof *b);
+        T_REQUIRE(a && b, "malloc");
+        T_CHECK(mote__tokenizer_encode(t, text, len, 0, a, n1, &n1, &err) == MOTE_OK, "%s", err.msg);
+        t->spm_split = false;
+        T_CHECK(mote__tokenizer_encode(t, text, len, 0, b, n1, &n2, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(n1 == n2 && memcmp(a, b, (size_t)n1 * sizeof *a) == 0, "%s: word-by-word ids differ", names[k]);
+        free(a);
+        free(b);
+        free(text);
+        mote__tokenizer_free(t);
+    }
+    T_CHECK(n_split > 0, "no vocab encodes word by word: the comparison tested nothing");
+}
+
 /* ---- hand-made BPE vocabs ---- */
 
 static mote_gguf_writer *bpe_writer(const char *const *toks, int n, const char *const *merges, int n_merges) {
@@ -627,6 +678,7 @@ int main(void) {
     T_RUN(test_special);
     T_RUN(test_detok);
     T_RUN(test_bpe_cache);
+    T_RUN(test_spm_split);
     T_RUN(test_bpe_toy);
     T_RUN(test_bad_vocabs);
     T_RUN(test_other_vocabs);

@@ -227,6 +227,17 @@ static mote_status encode_fragment(spm_work *w, size_t m) {
 
 /* ---- encoding: the entry point ------------------------------------------ */
 
+bool mote__spm_can_split(const mote_tokenizer *t) {
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        const char *p = tok_text(t, id);
+        uint32_t n = t->toks[id].len;
+        for (uint32_t i = 1; i + 3 <= n; i++)
+            if (memcmp(p + i, "\xe2\x96\x81", 3) == 0 && (i < 3 || memcmp(p + i - 3, "\xe2\x96\x81", 3) != 0))
+                return false;
+    }
+    return true;
+}
+
 mote_status mote__spm_encode(const mote_tokenizer *t, const char *text, size_t len, bool prefix, tok_out *o,
                              mote_error *err) {
     spm_work w = {.t = t, .out = o, .err = err};
@@ -237,7 +248,30 @@ mote_status mote__spm_encode(const mote_tokenizer *t, const char *text, size_t l
         st = mote__err(err, MOTE_ERR_NOMEM, "out of memory while tokenizing %zu bytes", len);
         goto done;
     }
-    st = encode_fragment(&w, escape(&w, text, len, prefix));
+    size_t m = escape(&w, text, len, prefix);
+    char *all = w.text;
+    if (!t->spm_split) {
+        st = encode_fragment(&w, m);
+    } else {
+        /* No piece has "▁" after another character (checked at load), so
+         * no bigram spans a "▁" that follows a non-"▁": the words between
+         * such points are encoded one by one, with the same result and a
+         * small heap instead of one the size of the text. */
+        static const char sp[3] = {'\xe2', '\x96', '\x81'};
+        size_t start = 0;
+        st = MOTE_OK;
+        for (size_t i = 3; i + 3 <= m && !st; i++) {
+            if (all[i] != sp[0] || memcmp(all + i, sp, 3) != 0 || memcmp(all + i - 3, sp, 3) == 0) continue;
+            w.text = all + start;
+            st = encode_fragment(&w, i - start);
+            start = i;
+        }
+        if (!st) {
+            w.text = all + start;
+            st = encode_fragment(&w, m - start);
+        }
+        w.text = all;
+    }
 done:
     mote__free(w.text);
     mote__free(w.sym);

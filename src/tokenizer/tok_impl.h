@@ -40,6 +40,7 @@ struct mote_tokenizer {
     bool add_bos, add_eos, add_sep, add_space_prefix;
     tok_bpe *bpe;          /* TOK_BPE only */
     size_t bpe_cache_min;  /* BPE fragments this long or longer use a word cache (tests change it) */
+    bool spm_split;        /* SPM: no piece has "▁" after another character, so encode word by word */
 };
 
 /* Id of the token whose text is exactly s[0..n), or -1 (the later id wins
@@ -70,6 +71,9 @@ uint32_t mote__utf8_len(const unsigned char *s, size_t n);
 mote_status mote__spm_encode(const mote_tokenizer *t, const char *text, size_t len, bool prefix, tok_out *o,
                              mote_error *err);
 int mote__spm_piece(const mote_tokenizer *t, int32_t prev, int32_t id, char *buf, int cap);
+/* True if no token has "▁" right after a character other than "▁" (then
+ * text can be encoded word by word, each "▁" after a non-"▁" starting one). */
+bool mote__spm_can_split(const mote_tokenizer *t);
 
 /* ---- byte-level BPE (bpe.c, pretok.c) ---- */
 

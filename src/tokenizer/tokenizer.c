@@ -381,6 +381,7 @@ mote_status mote__tokenizer_load(const mote_gguf *g, mote_tokenizer **out, mote_
         mote__tokenizer_free(t);
         return s;
     }
+    if (kind == TOK_SPM) t->spm_split = mote__spm_can_split(t);
     *out = t;
     return MOTE_OK;
 }
