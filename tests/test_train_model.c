@@ -178,7 +178,7 @@ static void test_save_load_roundtrip(void) {
 static void test_grad_accumulation(void) {
     mote_tr_model *m = make_model(&k_tiny, 9);
     T_REQUIRE(m, "init failed");
-    mote__tr_model_set_threads(m, 2);
+    mote__tr_model_set_threads(m, 2, NULL);
     int32_t ids[16], tg[16];
     for (int i = 0; i < 16; i++) ids[i] = (int32_t)(urand() * 32), tg[i] = (int32_t)(urand() * 32);
     mote_error err = {0};
@@ -275,7 +275,7 @@ static void test_learns(void) {
     mote_tr_model *m = NULL;
     mote_error err = {0};
     T_REQUIRE(mote__tr_model_init(&k_tiny, 1, &m, &err) == MOTE_OK, "%s", err.msg);
-    mote__tr_model_set_threads(m, 2);
+    mote__tr_model_set_threads(m, 2, NULL);
     int32_t ids[32], tg[32];
     for (int i = 0; i < 32; i++) ids[i] = (int32_t)(urand() * 32);
     for (int i = 0; i < 32; i++) tg[i] = (i % 8 == 7) ? (int32_t)(urand() * 32) : ids[i + 1];
@@ -341,7 +341,7 @@ static int write_floats(const char *dir, const char *name, const float *x, size_
 static int dump(const char *dir) {
     mote_tr_model *m = make_model(&k_tiny, 21);
     if (!m) return 1;
-    mote__tr_model_set_threads(m, 2);
+    mote__tr_model_set_threads(m, 2, NULL);
     mote_error err = {0};
     char p[1024];
     snprintf(p, sizeof p, "%s/model.gguf", dir);

@@ -38,6 +38,7 @@
 /* ---- helpers ---- */
 
 static uint64_t g_rng = 12345;
+static mote_threadpool *g_pool2; /* 2 threads, made in main */
 static double urand(void) { /* [0, 1) */
     g_rng ^= g_rng << 13;
     g_rng ^= g_rng >> 7;
@@ -238,7 +239,7 @@ static void test_rmsnorm_grad(void) {
     fill(c.x, N * C, 2), fill(c.w, C, 1.5), fill(c.R, N * C, 1);
     float *x = to_f(c.x, N * C), *w = to_f(c.w, C), *R = to_f(c.R, N * C);
     float *out = calloc(N * C, 4), *rstd = calloc(N, 4), *dx = calloc(N * C, 4), *dw = calloc(C, 4);
-    mote__tr_rmsnorm_fwd(out, rstd, x, w, N, C, 1e-5f, 2);
+    mote__tr_rmsnorm_fwd(out, rstd, x, w, N, C, 1e-5f, g_pool2);
     loss_rmsnorm(&c);
     CHECK_FWD("rmsnorm", out, c.out, (size_t)(N * C));
     mote__tr_rmsnorm_bwd(dx, dw, R, x, w, rstd, N, C);
@@ -263,10 +264,10 @@ static void test_matmul_grad(void) {
     float *x = to_f(c.x, N * IC), *W = to_f(c.W, OC * IC), *R = to_f(c.R, N * OC);
     float *out = calloc(N * OC, 4), *dx = calloc(N * IC, 4), *dW = calloc(OC * IC, 4);
     float *work = calloc(mote__tr_matmul_work_floats(N, IC, OC), 4);
-    mote__tr_matmul_fwd(out, x, W, N, IC, OC, work, 2);
+    mote__tr_matmul_fwd(out, x, W, N, IC, OC, work, g_pool2);
     loss_matmul(&c);
     CHECK_FWD("matmul", out, c.out, (size_t)(N * OC));
-    mote__tr_matmul_bwd(dx, dW, R, x, W, N, IC, OC, work, 2);
+    mote__tr_matmul_bwd(dx, dW, R, x, W, N, IC, OC, work, g_pool2);
     CHECK_GRAD("matmul dinp", dx, c.x, (size_t)(N * IC), loss_matmul, &c);
     CHECK_GRAD("matmul dW", dW, c.W, (size_t)(OC * IC), loss_matmul, &c);
     free(c.x), free(c.W), free(c.R), free(c.out), free(x), free(W), free(R), free(out), free(dx),
@@ -293,8 +294,8 @@ static void test_matmul_blocked_vs_ref(void) {
         for (int nt = 1; nt <= 2; nt++) {
             float *o = calloc(N * OC, 4), *dx = calloc(N * IC, 4), *dW = calloc(OC * IC, 4);
             float *work = calloc(mote__tr_matmul_work_floats(N, IC, OC), 4);
-            mote__tr_matmul_fwd(o, x, W, N, IC, OC, work, nt);
-            mote__tr_matmul_bwd(dx, dW, d, x, W, N, IC, OC, work, nt);
+            mote__tr_matmul_fwd(o, x, W, N, IC, OC, work, (nt == 1 ? NULL : g_pool2));
+            mote__tr_matmul_bwd(dx, dW, d, x, W, N, IC, OC, work, (nt == 1 ? NULL : g_pool2));
             const float *got[3] = {o, dx, dW}, *want[3] = {o_ref, dx_ref, dW_ref};
             const int64_t len[3] = {N * OC, N * IC, OC * IC};
             const char *what[3] = {"out", "dinp", "dW"};
@@ -363,10 +364,10 @@ static void test_attention_grad(void) {
         float *out = calloc(nq, 4), *att = calloc(c.B * c.H * c.T * c.T, 4);
         float *dq = calloc(nq, 4), *dk = calloc(nk, 4), *dv = calloc(nk, 4);
         float *scratch = calloc(mote__tr_attention_scratch_floats(c.B, c.T, c.H, c.hd, 2), 4);
-        mote__tr_attention_fwd(out, att, q, k, v, c.B, c.T, c.H, c.Hkv, c.hd, scratch, 2);
+        mote__tr_attention_fwd(out, att, q, k, v, c.B, c.T, c.H, c.Hkv, c.hd, scratch, g_pool2);
         loss_attn(&c);
         CHECK_FWD("attention", out, c.out, nq);
-        mote__tr_attention_bwd(dq, dk, dv, R, q, k, v, att, c.B, c.T, c.H, c.Hkv, c.hd, scratch, 2);
+        mote__tr_attention_bwd(dq, dk, dv, R, q, k, v, att, c.B, c.T, c.H, c.Hkv, c.hd, scratch, g_pool2);
         char name[64];
         snprintf(name, sizeof name, "attention hd %d kv %d T %d dq", c.hd, c.Hkv, (int)c.T);
         CHECK_GRAD(name, dq, c.q, nq, loss_attn, &c);
@@ -395,10 +396,10 @@ static void test_attention_vs_ref(void) {
         o[r] = calloc(nq, 4), att[r] = calloc(na, 4), dq[r] = calloc(nq, 4), dk[r] = calloc(nk, 4), dv[r] = calloc(nk, 4);
     }
     float *scratch = calloc(mote__tr_attention_scratch_floats(B, T, H, hd, 2), 4);
-    mote__tr_attention_fwd_ref(o[0], att[0], q, k, v, B, T, H, Hkv, hd, 1);
-    mote__tr_attention_bwd_ref(dq[0], dk[0], dv[0], scratch, d, q, k, v, att[0], B, T, H, Hkv, hd, 1);
-    mote__tr_attention_fwd(o[1], att[1], q, k, v, B, T, H, Hkv, hd, scratch, 2);
-    mote__tr_attention_bwd(dq[1], dk[1], dv[1], d, q, k, v, att[1], B, T, H, Hkv, hd, scratch, 2);
+    mote__tr_attention_fwd_ref(o[0], att[0], q, k, v, B, T, H, Hkv, hd, NULL);
+    mote__tr_attention_bwd_ref(dq[0], dk[0], dv[0], scratch, d, q, k, v, att[0], B, T, H, Hkv, hd, NULL);
+    mote__tr_attention_fwd(o[1], att[1], q, k, v, B, T, H, Hkv, hd, scratch, g_pool2);
+    mote__tr_attention_bwd(dq[1], dk[1], dv[1], d, q, k, v, att[1], B, T, H, Hkv, hd, scratch, g_pool2);
     const float *got[5] = {o[1], att[1], dq[1], dk[1], dv[1]}, *want[5] = {o[0], att[0], dq[0], dk[0], dv[0]};
     const size_t len[5] = {nq, na, nq, nk, nk};
     const char *what[5] = {"out", "att", "dq", "dk", "dv"};
@@ -429,10 +430,10 @@ static void test_swiglu_grad(void) {
     fill(c.g, 40, 6), fill(c.u, 40, 2), fill(c.R, 40, 1);
     float *g = to_f(c.g, 40), *u = to_f(c.u, 40), *R = to_f(c.R, 40), *out = calloc(40, 4);
     float *dg = calloc(40, 4), *du = calloc(40, 4);
-    mote__tr_swiglu_fwd(out, g, u, 40, 2);
+    mote__tr_swiglu_fwd(out, g, u, 40, g_pool2);
     loss_swiglu(&c);
     CHECK_FWD("swiglu", out, c.out, 40);
-    mote__tr_swiglu_bwd(dg, du, R, g, u, 40, 2);
+    mote__tr_swiglu_bwd(dg, du, R, g, u, 40, g_pool2);
     CHECK_GRAD("swiglu dgate", dg, c.g, 40, loss_swiglu, &c);
     CHECK_GRAD("swiglu dup", du, c.u, 40, loss_swiglu, &c);
     free(c.g), free(c.u), free(c.R), free(c.out), free(g), free(u), free(R), free(out), free(dg), free(du);
@@ -464,13 +465,13 @@ static void test_crossentropy_grad(void) {
     fill(c.x, N * V, 4);
     c.x[2 * V + 3] = 40; /* a confident row: the max must be subtracted */
     float *x = to_f(c.x, N * V), *losses = calloc(N, 4);
-    double loss = mote__tr_crossentropy_fwd(x, losses, tg, N, V, 2);
+    double loss = mote__tr_crossentropy_fwd(x, losses, tg, N, V, g_pool2);
     double want = ce_d(c.x, tg, N, V);
     T_CHECK(fabs(loss - want) <= 1e-6 * fmax(1, fabs(want)), "loss %.9g, want %.9g", loss, want);
     double loss2 = 0;
     for (int i = 0; i < N; i++) loss2 += losses[i];
     T_CHECK(fabs(loss2 / N - loss) < 1e-6, "per-position losses do not average to the loss");
-    mote__tr_crossentropy_bwd(x, x, tg, N, V, 1.0f, 2);
+    mote__tr_crossentropy_bwd(x, x, tg, N, V, 1.0f, g_pool2);
     CHECK_GRAD("cross-entropy dlogits", x, c.x, (size_t)(N * V), loss_ce, &c);
     free(c.x), free(x), free(losses);
 }
@@ -552,7 +553,7 @@ static mote_tr_model *tiny_model(uint64_t seed, double scale) {
 static void test_model_grad(void) {
     mote_tr_model *m = tiny_model(7, 1.0);
     T_REQUIRE(m, "init failed");
-    mote__tr_model_set_threads(m, 2);
+    mote__tr_model_set_threads(m, 2, NULL);
     const int64_t B = 2, T = 8;
     int32_t ids[16], tg[16];
     for (int i = 0; i < 16; i++) ids[i] = (int32_t)(urand() * 32), tg[i] = (int32_t)(urand() * 32);
@@ -590,6 +591,11 @@ static void test_model_grad(void) {
 
 int main(void) {
     (void)t_assets;
+    mote_error err = {0};
+    if (mote__threadpool_new(2, &g_pool2, &err)) {
+        printf("not ok - thread pool: %s\n", err.msg);
+        return 1;
+    }
     T_RUN(test_embedding_grad);
     T_RUN(test_rmsnorm_grad);
     T_RUN(test_matmul_grad);
@@ -601,5 +607,6 @@ int main(void) {
     T_RUN(test_residual_grad);
     T_RUN(test_crossentropy_grad);
     T_RUN(test_model_grad);
+    mote__threadpool_free(g_pool2);
     return t_exit();
 }

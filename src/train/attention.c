@@ -233,32 +233,32 @@ static bool use_avx2(int32_t hd) {
 
 void mote__tr_attention_fwd(float *out, float *att, const float *q, const float *k,
                             const float *v, int64_t B, int64_t T, int32_t n_head,
-                            int32_t n_head_kv, int32_t hd, float *scratch, int n_threads) {
+                            int32_t n_head_kv, int32_t hd, float *scratch, mote_threadpool *tp) {
 #ifdef MOTE_TR_ATT_X86
     if (use_avx2(hd)) {
         att_args a = {.out = out, .att = att, .scratch = scratch, .q = q, .k = k, .v = v, .B = B,
                       .T = T, .H = n_head, .Hkv = n_head_kv, .hd = hd};
-        mote__tr_parallel(B * n_head_kv, 1, n_threads, att_fwd_task, &a);
+        mote__tr_parallel(B * n_head_kv, 1, tp, att_fwd_task, &a);
         return;
     }
 #endif
     (void)scratch;
-    mote__tr_attention_fwd_ref(out, att, q, k, v, B, T, n_head, n_head_kv, hd, n_threads);
+    mote__tr_attention_fwd_ref(out, att, q, k, v, B, T, n_head, n_head_kv, hd, tp);
 }
 
 void mote__tr_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q,
                             const float *k, const float *v, const float *att, int64_t B,
                             int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
-                            float *scratch, int n_threads) {
+                            float *scratch, mote_threadpool *tp) {
 #ifdef MOTE_TR_ATT_X86
     if (use_avx2(hd)) {
         att_args a = {.dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .q = q, .k = k, .v = v,
                       .dout = dout, .att_in = att, .B = B, .T = T, .H = n_head, .Hkv = n_head_kv,
                       .hd = hd};
-        mote__tr_parallel(B * n_head_kv, 1, n_threads, att_bwd_task, &a);
+        mote__tr_parallel(B * n_head_kv, 1, tp, att_bwd_task, &a);
         return;
     }
 #endif
     mote__tr_attention_bwd_ref(dq, dk, dv, scratch, dout, q, k, v, att, B, T, n_head, n_head_kv,
-                               hd, n_threads);
+                               hd, tp);
 }

@@ -1,5 +1,6 @@
 /* matmul.c — the matrix products of training (where its time goes), and
- * the small fork-join helper the training ops use for threads.
+ * the fork-join helper the training ops use to spread work over the
+ * threads of a pool (src/core/threadpool.h).
  *
  * All three products of a linear layer reduce to one kernel,
  *   C (M, Nc) += A (M, K) @ B (K, Nc), row-major,
@@ -18,7 +19,6 @@
  * Not here: the other ops (ops.c).
  */
 #include "ops.h"
-#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -26,46 +26,39 @@
 #define MOTE_TR_X86 1
 #endif
 
-/* ---- fork-join ---- */
-
-#define MAX_THREADS 64
+/* ---- fork-join over the pool ---- */
 
 typedef struct par_job {
     mote__tr_task_fn fn;
     void *ctx;
-    int64_t begin, end;
-    int tid;
+    int64_t n, grain, n_units;
 } par_job;
 
-static void *par_run(void *p) {
-    par_job *j = p;
-    j->fn(j->ctx, j->begin, j->end, j->tid);
-    return NULL;
+/* Thread ith of nth: its share of the grain-sized units. */
+static void par_run(void *task, int ith, int nth) {
+    const par_job *j = task;
+    int64_t lo, hi;
+    mote__split_range(j->n_units, ith, nth, &lo, &hi);
+    lo *= j->grain;
+    hi *= j->grain;
+    if (hi > j->n) hi = j->n;
+    if (lo < hi) j->fn(j->ctx, lo, hi, ith);
 }
 
-void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn fn, void *ctx) {
+int mote__tr_n_threads(const mote_threadpool *tp) {
+    return tp ? mote__threadpool_n_threads(tp) : 1;
+}
+
+void mote__tr_parallel(int64_t n, int64_t grain, mote_threadpool *tp, mote__tr_task_fn fn, void *ctx) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     int64_t n_units = (n + grain - 1) / grain;
-    int nt = n_threads < 1 ? 1 : n_threads > MAX_THREADS ? MAX_THREADS : n_threads;
-    if (nt > n_units) nt = (int)n_units;
-    if (nt <= 1) {
+    if (!tp || mote__threadpool_n_threads(tp) <= 1 || n_units <= 1) {
         fn(ctx, 0, n, 0);
         return;
     }
-    par_job jobs[MAX_THREADS];
-    pthread_t tids[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
-    for (int i = 0; i < nt; i++) {
-        int64_t b = n_units * i / nt * grain, e = n_units * (i + 1) / nt * grain;
-        jobs[i] = (par_job){fn, ctx, b < n ? b : n, e < n ? e : n, i};
-    }
-    for (int i = 1; i < nt; i++) started[i] = pthread_create(&tids[i], NULL, par_run, &jobs[i]) == 0;
-    fn(ctx, jobs[0].begin, jobs[0].end, 0);
-    for (int i = 1; i < nt; i++) {
-        if (started[i]) pthread_join(tids[i], NULL);
-        else fn(ctx, jobs[i].begin, jobs[i].end, i); /* could not start: do it here */
-    }
+    par_job j = {fn, ctx, n, grain, n_units};
+    mote__threadpool_run(tp, par_run, &j);
 }
 
 /* ---- the blocked kernel ---- */
@@ -276,18 +269,18 @@ static void gemm_task(void *ctx, int64_t begin, int64_t end, int tid) {
 /* C (M, Nc) (+)= A (M, K) @ B (K, Nc) with A[r, k] at A + r * sar + k * sak. */
 static void gemm_strided(float *C, const float *A, const float *B, int64_t M, int64_t K,
                          int64_t Nc, int64_t sar, int64_t sak, int64_t ldb, int64_t ldc,
-                         bool overwrite, int n_threads) {
+                         bool overwrite, mote_threadpool *tp) {
     gemm_args g = {C, A, B, K, Nc, sar, sak, ldb, ldc, detect_isa(), overwrite};
     if (K == 0 && overwrite) {
         for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)Nc * sizeof(float));
         return;
     }
-    mote__tr_parallel(M, MR, n_threads, gemm_task, &g);
+    mote__tr_parallel(M, MR, tp, gemm_task, &g);
 }
 
 void mote__tr_gemm(float *C, const float *A, const float *B, int64_t M, int64_t K, int64_t Nc,
-                   int64_t lda, int64_t ldb, int64_t ldc, int n_threads) {
-    gemm_strided(C, A, B, M, K, Nc, lda, 1, ldb, ldc, false, n_threads);
+                   int64_t lda, int64_t ldb, int64_t ldc, mote_threadpool *tp) {
+    gemm_strided(C, A, B, M, K, Nc, lda, 1, ldb, ldc, false, tp);
 }
 
 /* ---- the matmuls ---- */
@@ -308,18 +301,18 @@ size_t mote__tr_matmul_work_floats(int64_t N, int64_t IC, int64_t OC) {
 }
 
 void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
-                         int64_t OC, float *work, int n_threads) {
+                         int64_t OC, float *work, mote_threadpool *tp) {
     transpose(work, W, OC, IC); /* W^T (IC, OC) */
-    gemm_strided(out, inp, work, N, IC, OC, IC, 1, OC, OC, true, n_threads);
+    gemm_strided(out, inp, work, N, IC, OC, IC, 1, OC, OC, true, tp);
 }
 
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
                          const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
-                         int n_threads) {
+                         mote_threadpool *tp) {
     (void)work;
-    if (dinp) gemm_strided(dinp, dout, W, N, OC, IC, OC, 1, IC, IC, false, n_threads);
+    if (dinp) gemm_strided(dinp, dout, W, N, OC, IC, OC, 1, IC, IC, false, tp);
     /* dW (OC, IC) += dout^T @ inp: A[o, n] = dout[n, o], read in place */
-    gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, n_threads);
+    gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, tp);
 }
 
 void mote__tr_matmul_fwd_ref(float *out, const float *inp, const float *W, int64_t N, int64_t IC,

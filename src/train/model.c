@@ -35,6 +35,7 @@ struct mote_tr_model {
     mote_tr_shape shape;
     int32_t head_dim, n_rot;
     int n_threads;
+    mote_threadpool *pool;  /* n_threads > 1; NULL runs on the caller only */
     mote_tr_tensor *tensors;
     int n_tensors;
     size_t n_params;
@@ -334,6 +335,7 @@ static void free_acts(mote_tr_model *m) {
 void mote__tr_model_free(mote_tr_model *m) {
     if (!m) return;
     free_acts(m);
+    mote__threadpool_free(m->pool);
     mote__free(m->tensors);
     mote__free(m->w.layers);
     mote__free(m->g.layers);
@@ -342,10 +344,19 @@ void mote__tr_model_free(mote_tr_model *m) {
     mote__free(m);
 }
 
-void mote__tr_model_set_threads(mote_tr_model *m, int n_threads) {
-    int nt = n_threads < 1 ? 1 : n_threads > 64 ? 64 : n_threads;
-    if (nt != m->n_threads) free_acts(m); /* per-thread scratch is sized for it */
-    m->n_threads = nt;
+mote_status mote__tr_model_set_threads(mote_tr_model *m, int n_threads, mote_error *err) {
+    int nt = n_threads < 1 ? 1 : n_threads > MOTE_MAX_THREADS ? MOTE_MAX_THREADS : n_threads;
+    if (nt == m->n_threads) return MOTE_OK;
+    free_acts(m); /* per-thread scratch is sized for the count */
+    mote__threadpool_free(m->pool);
+    m->pool = NULL;
+    m->n_threads = 1;
+    if (nt > 1) {
+        mote_status s = mote__threadpool_new(nt, &m->pool, err);
+        if (s) return s;
+        m->n_threads = nt;
+    }
+    return MOTE_OK;
 }
 const mote_tr_shape *mote__tr_model_shape(const mote_tr_model *m) { return &m->shape; }
 size_t mote__tr_model_n_params(const mote_tr_model *m) { return m->n_params; }
@@ -477,7 +488,7 @@ mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const i
     memcpy(m->ids, ids, (size_t)N * sizeof(int32_t));
     if (targets) memcpy(m->targets, targets, (size_t)N * sizeof(int32_t));
 
-    const int nt = m->n_threads;
+    mote_threadpool *nt = m->pool;
     const int64_t C = s->n_embd, F = s->n_ff, V = s->n_vocab;
     const int32_t H = s->n_head, Hkv = s->n_head_kv, hd = m->head_dim;
     const int64_t qd = (int64_t)H * hd, kvd = (int64_t)Hkv * hd;
@@ -524,7 +535,7 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
                          "backward needs a forward with targets just before it");
     m->ready_for_backward = false;
     const mote_tr_shape *s = &m->shape;
-    const int nt = m->n_threads;
+    mote_threadpool *nt = m->pool;
     const int64_t B = m->B, T = m->T, N = B * T;
     const int64_t C = s->n_embd, F = s->n_ff, V = s->n_vocab;
     const int32_t H = s->n_head, Hkv = s->n_head_kv, hd = m->head_dim;

@@ -51,9 +51,9 @@ static void rmsnorm_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 void mote__tr_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int64_t N,
-                          int64_t C, float eps, int n_threads) {
+                          int64_t C, float eps, mote_threadpool *tp) {
     rms_args a = {out, rstd, x, w, C, eps};
-    mote__tr_parallel(N, 64, n_threads, rmsnorm_fwd_task, &a);
+    mote__tr_parallel(N, 64, tp, rmsnorm_fwd_task, &a);
 }
 
 /* With xh = x * r (r = rstd) and out = xh * w:
@@ -179,10 +179,10 @@ static void attn_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 
 void mote__tr_attention_fwd_ref(float *out, float *att, const float *q, const float *k,
                             const float *v, int64_t B, int64_t T, int32_t n_head,
-                            int32_t n_head_kv, int32_t hd, int n_threads) {
+                            int32_t n_head_kv, int32_t hd, mote_threadpool *tp) {
     attn_args a = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .T = T,
                    .n_head = n_head, .n_head_kv = n_head_kv, .hd = hd};
-    mote__tr_parallel(B * n_head, 1, n_threads, attn_fwd_task, &a);
+    mote__tr_parallel(B * n_head, 1, tp, attn_fwd_task, &a);
 }
 
 /* Backward for the (b, kv head) pairs [begin, end): every query head of the
@@ -235,11 +235,11 @@ static void attn_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, const float *dout,
                             const float *q, const float *k, const float *v, const float *att,
                             int64_t B, int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
-                            int n_threads) {
+                            mote_threadpool *tp) {
     attn_args a = {.dq = dq, .dk = dk, .dv = dv, .datt = datt, .dout = dout, .q = q, .k = k,
                    .v = v, .att_in = att, .B = B, .T = T, .n_head = n_head,
                    .n_head_kv = n_head_kv, .hd = hd};
-    mote__tr_parallel(B * n_head_kv, 1, n_threads, attn_bwd_task, &a);
+    mote__tr_parallel(B * n_head_kv, 1, tp, attn_bwd_task, &a);
 }
 
 /* ---- SwiGLU ---- */
@@ -258,9 +258,9 @@ static void swiglu_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     }
 }
 
-void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, int n_threads) {
+void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, mote_threadpool *tp) {
     swiglu_args a = {.out = out, .gate = gate, .up = up};
-    mote__tr_parallel(n, 4096, n_threads, swiglu_fwd_task, &a);
+    mote__tr_parallel(n, 4096, tp, swiglu_fwd_task, &a);
 }
 
 /* silu(g) = g s, s = sigmoid(g); silu'(g) = s (1 + g (1 - s)). */
@@ -276,9 +276,9 @@ static void swiglu_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 void mote__tr_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
-                         const float *up, int64_t n, int n_threads) {
+                         const float *up, int64_t n, mote_threadpool *tp) {
     swiglu_args a = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout};
-    mote__tr_parallel(n, 4096, n_threads, swiglu_bwd_task, &a);
+    mote__tr_parallel(n, 4096, tp, swiglu_bwd_task, &a);
 }
 
 /* ---- residual ---- */
@@ -328,20 +328,20 @@ static void ce_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 double mote__tr_crossentropy_fwd(float *probs_inout, float *losses, const int32_t *targets,
-                                 int64_t N, int64_t V, int n_threads) {
+                                 int64_t N, int64_t V, mote_threadpool *tp) {
     /* Without a `losses` array the per-position losses go through a stack
      * buffer, 256 positions at a time. */
     float chunk[256];
     double total = 0.0;
     if (losses) {
         ce_args a = {probs_inout, losses, NULL, targets, V, 0.0f};
-        mote__tr_parallel(N, 1, n_threads, ce_fwd_task, &a);
+        mote__tr_parallel(N, 1, tp, ce_fwd_task, &a);
         for (int64_t n = 0; n < N; n++) total += losses[n];
     } else {
         for (int64_t n0 = 0; n0 < N; n0 += 256) {
             int64_t m = N - n0 < 256 ? N - n0 : 256;
             ce_args a = {probs_inout + n0 * V, chunk, NULL, targets + n0, V, 0.0f};
-            mote__tr_parallel(m, 1, n_threads, ce_fwd_task, &a);
+            mote__tr_parallel(m, 1, tp, ce_fwd_task, &a);
             for (int64_t n = 0; n < m; n++) total += chunk[n];
         }
     }
@@ -361,7 +361,7 @@ static void ce_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 void mote__tr_crossentropy_bwd(float *dlogits, const float *probs, const int32_t *targets,
-                               int64_t N, int64_t V, float dloss, int n_threads) {
+                               int64_t N, int64_t V, float dloss, mote_threadpool *tp) {
     ce_args a = {dlogits, NULL, probs, targets, V, N > 0 ? dloss / (float)N : 0.0f};
-    mote__tr_parallel(N, 1, n_threads, ce_bwd_task, &a);
+    mote__tr_parallel(N, 1, tp, ce_bwd_task, &a);
 }

@@ -20,17 +20,20 @@
 #define MOTE_TRAIN_OPS_H
 
 #include "../core/core.h"
+#include "../core/threadpool.h"
 
 /* ---- running work on several threads ---- */
 
-/* fn(ctx, begin, end, tid) over [0, n) cut into n_threads contiguous
- * chunks (boundaries at multiples of `grain`); chunk tid (0..n_threads-1)
- * is the only one using per-thread scratch slot tid. The calling thread
- * runs chunk 0, pthreads the others, and the call returns when all are
- * done. A thread that cannot be started has its chunk run by the caller,
- * so this cannot fail. n_threads <= 1 runs fn(ctx, 0, n, 0) directly. */
+/* fn(ctx, begin, end, tid) over [0, n) cut into one contiguous chunk per
+ * thread of the pool tp (src/core/threadpool.h; boundaries at multiples of
+ * `grain`); chunk tid (0..threads-1) is the only one using per-thread
+ * scratch slot tid. Returns when all chunks are done. tp NULL (or a pool of
+ * one) runs fn(ctx, 0, n, 0) on the calling thread. Everywhere below,
+ * `tp` means this: the threads an op may use, NULL for the caller's only. */
 typedef void (*mote__tr_task_fn)(void *ctx, int64_t begin, int64_t end, int tid);
-void mote__tr_parallel(int64_t n, int64_t grain, int n_threads, mote__tr_task_fn fn, void *ctx);
+void mote__tr_parallel(int64_t n, int64_t grain, mote_threadpool *tp, mote__tr_task_fn fn, void *ctx);
+/* Threads in tp (1 for NULL). */
+int mote__tr_n_threads(const mote_threadpool *tp);
 
 /* ---- embedding ---- */
 
@@ -42,17 +45,17 @@ void mote__tr_embed_bwd(float *dwte, const float *dout, const int32_t *ids, int6
 /* ---- RMSNorm: out = x / sqrt(mean(x^2) + eps) * w ---- */
 
 /* x (N, C), w (C) -> out (N, C); rstd (N) saved for backward. out may not
- * alias x (backward needs x). Rows split over n_threads. */
+ * alias x (backward needs x). Rows split over tp's threads. */
 void mote__tr_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int64_t N,
-                          int64_t C, float eps, int n_threads);
+                          int64_t C, float eps, mote_threadpool *tp);
 /* dx (N, C) += ..., dw (C) += ... from dout (N, C) and the saved x, rstd. */
 void mote__tr_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x,
                           const float *w, const float *rstd, int64_t N, int64_t C);
 
 /* ---- matmul: out (N, OC) = inp (N, IC) @ W (OC, IC)^T (no bias) ----
  *
- * The threaded, cache-blocked versions (matmul.c) split rows over n_threads
- * (1 = the calling thread only) and use AVX2+FMA when the CPU has them
+ * The threaded, cache-blocked versions (matmul.c) split rows over the
+ * threads of tp and use AVX2+FMA when the CPU has them
  * (chosen at run time), else portable C. `work` must hold
  * mote__tr_matmul_work_floats(N, IC, OC) floats (the forward transposes W
  * into it).
@@ -60,12 +63,12 @@ void mote__tr_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *
 size_t mote__tr_matmul_work_floats(int64_t N, int64_t IC, int64_t OC);
 /* out (N, OC) = inp (N, IC) @ W (OC, IC)^T (overwrites out). */
 void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
-                         int64_t OC, float *work, int n_threads);
+                         int64_t OC, float *work, mote_threadpool *tp);
 /* dinp (N, IC) += dout (N, OC) @ W (OC, IC) (skipped if dinp is NULL);
  * dW (OC, IC) += dout^T (OC, N) @ inp (N, IC). */
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
                          const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
-                         int n_threads);
+                         mote_threadpool *tp);
 void mote__tr_matmul_fwd_ref(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
                              int64_t OC);
 void mote__tr_matmul_bwd_ref(float *dinp, float *dW, const float *dout, const float *inp,
@@ -73,9 +76,9 @@ void mote__tr_matmul_bwd_ref(float *dinp, float *dW, const float *dout, const fl
 
 /* C (M, Nc) += A (M, K) @ B (K, Nc); row-major with leading dimensions
  * lda, ldb, ldc (in floats). The blocked kernel the matmuls use, exposed
- * for the tests. Rows of C are split over n_threads. */
+ * for the tests. Rows of C are split over the threads of tp. */
 void mote__tr_gemm(float *C, const float *A, const float *B, int64_t M, int64_t K, int64_t Nc,
-                   int64_t lda, int64_t ldb, int64_t ldc, int n_threads);
+                   int64_t lda, int64_t ldb, int64_t ldc, mote_threadpool *tp);
 /* "avx512", "avx2" or "c": what mote__tr_gemm runs on this CPU. */
 const char *mote__tr_gemm_isa(void);
 /* Use no instruction set above `level` (0 C, 1 AVX2, 2 AVX-512: the
@@ -106,7 +109,7 @@ void mote__tr_rope_bwd(float *dx, const float *cs, const float *sn, int64_t B, i
  * out (B, T, n_head, hd); att (B, n_head, T, T) saved probabilities (the
  * entries t2 > t are written as 0). Backward: dq += ..., dk += ..., dv +=
  * ... from dout (B, T, n_head, hd) and the saved q, k, v, att.
- * Work is split over (b, KV head) pairs across n_threads (dk and dv are
+ * Work is split over (b, KV head) pairs across tp's threads (dk and dv are
  * shared by the query heads of a group, so one thread owns each).
  * `scratch`: mote__tr_attention_scratch_floats(B, T, n_head, hd, n_threads)
  * floats. attention.c runs AVX2+FMA code when the CPU has it and hd is a
@@ -116,27 +119,27 @@ size_t mote__tr_attention_scratch_floats(int64_t B, int64_t T, int32_t n_head, i
                                          int n_threads);
 void mote__tr_attention_fwd(float *out, float *att, const float *q, const float *k,
                             const float *v, int64_t B, int64_t T, int32_t n_head,
-                            int32_t n_head_kv, int32_t hd, float *scratch, int n_threads);
+                            int32_t n_head_kv, int32_t hd, float *scratch, mote_threadpool *tp);
 void mote__tr_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q,
                             const float *k, const float *v, const float *att, int64_t B,
                             int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
-                            float *scratch, int n_threads);
+                            float *scratch, mote_threadpool *tp);
 void mote__tr_attention_fwd_ref(float *out, float *att, const float *q, const float *k,
                                 const float *v, int64_t B, int64_t T, int32_t n_head,
-                                int32_t n_head_kv, int32_t hd, int n_threads);
+                                int32_t n_head_kv, int32_t hd, mote_threadpool *tp);
 /* datt: scratch of B * n_head * T floats. */
 void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, const float *dout,
                                 const float *q, const float *k, const float *v, const float *att,
                                 int64_t B, int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
-                                int n_threads);
+                                mote_threadpool *tp);
 
 /* ---- SwiGLU: out = silu(gate) * up, silu(g) = g / (1 + e^-g) ---- */
 
-/* gate, up, out: (n). Split over n_threads. */
-void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, int n_threads);
+/* gate, up, out: (n). Split over tp's threads. */
+void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, mote_threadpool *tp);
 /* dgate += dout * up * silu'(gate), dup += dout * silu(gate). */
 void mote__tr_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
-                         const float *up, int64_t n, int n_threads);
+                         const float *up, int64_t n, mote_threadpool *tp);
 
 /* ---- residual: out = a + b, all (n); backward is dout added to both ---- */
 
@@ -153,10 +156,10 @@ void mote__tr_residual_bwd(float *da, float *db, const float *dout, int64_t n);
  * subtracted first). losses (N), if not NULL, receives each position's
  * loss. Summed in double. */
 double mote__tr_crossentropy_fwd(float *probs_inout, float *losses, const int32_t *targets,
-                                 int64_t N, int64_t V, int n_threads);
+                                 int64_t N, int64_t V, mote_threadpool *tp);
 /* dlogits (N, V) = (probs - onehot(targets)) * dloss / N (overwrites;
  * may alias probs). */
 void mote__tr_crossentropy_bwd(float *dlogits, const float *probs, const int32_t *targets,
-                               int64_t N, int64_t V, float dloss, int n_threads);
+                               int64_t N, int64_t V, float dloss, mote_threadpool *tp);
 
 #endif /* MOTE_TRAIN_OPS_H */

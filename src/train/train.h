@@ -10,7 +10,7 @@
  * (ops.h).
  *
  * Threads: a model is used by one thread at a time; its ops fan out over
- * n_threads internally.
+ * the model's thread pool internally.
  */
 #ifndef MOTE_TRAIN_H
 #define MOTE_TRAIN_H
@@ -72,8 +72,10 @@ mote_status mote__tr_model_init(const mote_tr_shape *s, uint64_t seed, mote_tr_m
 mote_status mote__tr_model_load(const char *path, mote_tr_model **out, mote_error *err);
 void mote__tr_model_free(mote_tr_model *m);
 
-/* Threads the ops may use (default 1). */
-void mote__tr_model_set_threads(mote_tr_model *m, int n_threads);
+/* Threads the ops use, the caller's included (default 1): starts a
+ * persistent pool (src/core/threadpool.h) of that many; fails only if the
+ * threads cannot be started (then the model runs on 1). */
+mote_status mote__tr_model_set_threads(mote_tr_model *m, int n_threads, mote_error *err);
 
 const mote_tr_shape *mote__tr_model_shape(const mote_tr_model *m);
 /* The parameter and gradient buffers (n_params floats each, same layout). */

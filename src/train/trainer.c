@@ -46,11 +46,11 @@ mote_status mote_trainer_new(const mote_train_params *p, const char *init_path,
     if (!s)
         s = mote__tr_adamw_init(&t->opt, mote__tr_model_n_params(t->model), p->beta1, p->beta2,
                                 p->eps, p->weight_decay, err);
+    if (!s) s = mote__tr_model_set_threads(t->model, p->n_threads, err);
     if (s) {
         mote_trainer_free(t);
         return s;
     }
-    mote__tr_model_set_threads(t->model, p->n_threads);
     *out = t;
     return MOTE_OK;
 }
