@@ -437,6 +437,33 @@ static void test_quantize_bytes(void) {
             b2.qs[0], b2.qs[32], b2.qs[49]);
 }
 
+/* Agreement with another implementation of GGML's quantizers: candle
+ * (candle-core/tests/quantized_tests.rs, quantize_q3k and quantize_q8k)
+ * quantizes x_v = (v - 512) / 1024, v = 0..1023, and publishes the
+ * dequantized values at v = 0, 128, 256, 512, 800, 1023 rounded to 3
+ * decimals. candle ports GGML's k_quants.c of mid-2023; q3_K's search
+ * (make_q3_quants) and q8_K are unchanged in GGML since, so mote must give
+ * the same values. (Its q2_K, q4_K, q5_K and q6_K use searches GGML has
+ * replaced since, so their published values differ from GGML's today.) */
+static void test_quantize_matches_candle(void) {
+    static const int at[6] = {0, 128, 256, 512, 800, 1023};
+    static const struct { uint32_t type; double want[6]; } ref[] = {
+        {MOTE_TYPE_Q3_K, {-0.493, -0.37, -0.243, -0.0, 0.292, 0.492}},
+        {MOTE_TYPE_Q8_K, {-0.5, -0.374, -0.25, -0.0, 0.283, 0.499}},
+    };
+    float x[1024], y[1024];
+    static uint8_t q[4 * 292];
+    for (int v = 0; v < 1024; v++) x[v] = ((float)v - 512.0f) * 0.5f / 512.0f;
+    for (size_t k = 0; k < 2; k++) {
+        const mote_type_traits *t = tr(ref[k].type);
+        t->quantize_ref(x, q, 1024);
+        t->dequantize_ref(q, y, 1024);
+        for (int i = 0; i < 6; i++)
+            T_CHECK(round(1000.0 * y[at[i]]) / 1000.0 == ref[k].want[i], "%s x[%d]: %.4f, candle %.3f",
+                    t->name, at[i], y[at[i]], ref[k].want[i]);
+    }
+}
+
 /* ---- round-trip error ---- */
 
 /* RMSE of quantize_ref -> dequantize over x (n). */
@@ -992,6 +1019,7 @@ int main(int argc, char **argv) {
     T_RUN(test_layout_by_hand);
     T_RUN(test_layout_random_bytes);
     T_RUN(test_quantize_bytes);
+    T_RUN(test_quantize_matches_candle);
     T_RUN(test_rmse_gaussian);
     T_RUN(test_rmse_real_weights);
     T_RUN(test_vec_dot);
