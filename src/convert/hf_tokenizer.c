@@ -393,9 +393,9 @@ static mote_status read_tokens(importer *im) {
 
     for (int64_t id = 0; id < n; id++) {
         if (im->src[id]) continue;
-        char *p = arena_alloc(&im->arena, 24);
+        char *p = arena_alloc(&im->arena, 32);
         if (!p) return NOMEM();
-        snprintf(p, 24, "[PAD%lld]", (long long)id);
+        snprintf(p, 32, "[PAD%lld]", (long long)id);
         im->text[id] = p;
         im->type[id] = TT_UNUSED;
         im->n_filled++;
