@@ -14,8 +14,9 @@
 # Each run is `mote tokenize -m VOCAB --no-bos -f TEXT > /dev/null`; the
 # time of the same command on a 1-byte file (loading the vocab, starting the
 # process) is measured the same way and subtracted, so the figure is the
-# encoding itself (plus printing the ids). Prints one line per vocab:
-#   tokenize VOCAB: N ids, X.XX MB/s (median of 5; load Y ms)
+# encoding itself (plus printing the ids). Wall time and CPU time (user +
+# sys, steadier on a shared machine) are both reported. One line per vocab:
+#   tokenize VOCAB: N ids, X MB/s wall, Y MB/s CPU time (medians of 5: ...)
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 MOTE="$BUILD/mote"
@@ -46,22 +47,27 @@ if [ $# -eq 0 ]; then
   set -- $big "$A/vocab/ggml-vocab-gpt-2.gguf" "$A/vocab/ggml-vocab-llama-spm.gguf" "$A/vocab/ggml-vocab-bert-bge.gguf"
 fi
 
-now_ms() { date +%s%N | cut -c1-13; }
 # median of the 5 numbers on stdin
 median() { sort -n | sed -n 3p; }
-# run_ms VOCAB FILE: milliseconds of one tokenize run
+# run_ms VOCAB FILE: "wall_ms cpu_ms" of one tokenize run (cpu = user + sys,
+# steadier than wall time on a shared machine)
 run_ms() {
-  t0=$(now_ms); "$MOTE" tokenize -m "$1" --no-bos -f "$2" >/dev/null || return 1; t1=$(now_ms)
-  echo $((t1 - t0))
+  bash -c 'TIMEFORMAT="%R %U %S"; { time "$@" >/dev/null; } 2>&1' _ "$MOTE" tokenize -m "$1" --no-bos -f "$2" |
+    awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }'
 }
+command -v bash >/dev/null 2>&1 || { echo "bench: needs bash for its time keyword"; exit 1; }
 
 echo "## tokenize: 1 MiB of English text ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
 for v in "$@"; do
   [ -f "$v" ] || { echo "tokenize $v: missing"; continue; }
   n_ids=$("$MOTE" tokenize -m "$v" --no-bos -f "$TEXT" | wc -w) || continue
-  full=$(for r in 1 2 3 4 5; do run_ms "$v" "$TEXT"; done | median)
-  load=$(for r in 1 2 3 4 5; do run_ms "$v" "$ONE"; done | median)
+  runs=$(for r in 1 2 3 4 5; do run_ms "$v" "$TEXT"; done)
+  loads=$(for r in 1 2 3 4 5; do run_ms "$v" "$ONE"; done)
+  full=$(echo "$runs" | cut -d' ' -f1 | median); full_cpu=$(echo "$runs" | cut -d' ' -f2 | median)
+  load=$(echo "$loads" | cut -d' ' -f1 | median); load_cpu=$(echo "$loads" | cut -d' ' -f2 | median)
   enc=$((full - load)); [ $enc -gt 0 ] || enc=1
+  enc_cpu=$((full_cpu - load_cpu)); [ $enc_cpu -gt 0 ] || enc_cpu=1
   mbs=$(awk -v ms=$enc 'BEGIN { printf "%.2f", 1.048576 / (ms / 1000.0) }')
-  echo "tokenize $(basename "$v" .gguf): $n_ids ids, $mbs MB/s (median of 5: ${full} ms - ${load} ms load)"
+  mbs_cpu=$(awk -v ms=$enc_cpu 'BEGIN { printf "%.2f", 1.048576 / (ms / 1000.0) }')
+  echo "tokenize $(basename "$v" .gguf): $n_ids ids, $mbs MB/s wall, $mbs_cpu MB/s CPU time (medians of 5: ${full} ms - ${load} ms load wall; ${full_cpu} ms - ${load_cpu} ms CPU)"
 done

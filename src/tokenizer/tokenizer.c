@@ -441,10 +441,28 @@ static mote_status partition(const mote_tokenizer *t, const char *text, size_t l
                              frag_list *out, mote_error *err) {
     frag_list a = {0}, b = {0};
     if (!frag_add(&a, 0, len, -1)) goto nomem;
+    /* Which bytes and byte pairs occur in the text: a token whose first
+     * byte or pair does not occur is skipped without scanning (most
+     * special tokens, in most texts). */
+    uint64_t pairs[1024] = {0}, bytes[4] = {0};
+    const unsigned char *u8 = (const unsigned char *)text;
+    for (size_t i = 0; i < len; i++) {
+        bytes[u8[i] >> 6] |= 1ull << (u8[i] & 63);
+        if (i + 1 < len) {
+            unsigned pr = (unsigned)u8[i] << 8 | u8[i + 1];
+            pairs[pr >> 6] |= 1ull << (pr & 63);
+        }
+    }
     for (int32_t u = 0; u < t->n_special; u++) {
         const tok_token *k = &t->toks[t->special_ids[u]];
         if (!parse_special && k->type != MOTE_TOKEN_USER_DEFINED) continue;
         const char *pat = t->pool + k->off;
+        const unsigned char *pu = (const unsigned char *)pat;
+        if (!(bytes[pu[0] >> 6] >> (pu[0] & 63) & 1)) continue;
+        if (k->len >= 2) {
+            unsigned pr = (unsigned)pu[0] << 8 | pu[1];
+            if (!(pairs[pr >> 6] >> (pr & 63) & 1)) continue;
+        }
         b.n = 0;
         bool hit_any = false;
         for (size_t f = 0; f < a.n; f++) {
