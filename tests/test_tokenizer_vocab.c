@@ -621,6 +621,24 @@ static void test_bpe_toy(void) {
     T_REQUIRE(writer_load(bpe_writer(toy, TOY_N, m2, 2), &v, &err) == MOTE_OK, "%s", err.msg);
     EXPECT(v, "abc", 0, 3, 2);
     mote_vocab_free(v);
+
+    /* User-defined tokens are cut out longest first, as llama.cpp: in
+     * "xabc" the 3-byte "abc" wins over the earlier "xa"; control tokens
+     * only with PARSE_SPECIAL. */
+    static const char *const ud[] = {"a", "b", "c", "x", "xa", "abc", "<c>"};
+    static const int32_t ud_types[] = {1, 1, 1, 1, 4, 4, 3};
+    static const char *const m3[] = {"a b"};
+    mote_gguf_writer *w = bpe_writer(ud, 7, m3, 1);
+    mote__gguf_set_arr(w, "tokenizer.ggml.token_type", MOTE_GGUF_INT32, ud_types, 7);
+    T_REQUIRE(writer_load(w, &v, &err) == MOTE_OK, "%s", err.msg);
+    EXPECT(v, "xabc", 0, 3, 5);
+    EXPECT(v, "xab", 0, 4, 1);
+    EXPECT(v, "a<c>", MOTE_TOKENIZE_PARSE_SPECIAL, 0, 6);
+    int64_t n = 0;
+    int32_t ids[16];
+    T_CHECK(mote_tokenize(v, "a<c>", 4, 0, ids, 16, &n, &err) == MOTE_OK && n >= 2 && ids[1] != 6,
+            "<c> unparsed: %s", ids_str(ids, n));
+    mote_vocab_free(v);
 }
 
 static void test_bad_vocabs(void) {
