@@ -93,10 +93,10 @@ static void iq4_nl_block(const float *xb, const float *qw, int ntry, mote_block_
                 best = d * sumqx;
             }
         }
-        if (ntry > 0) {
-            id = d != 0.0f ? 1.0f / d : 0.0f;
-            for (int j = 0; j < MOTE_QK4_NL; j++) L[j] = (uint8_t)best_index_iq4nl(id * xb[j]);
-        }
+    }
+    if (ntry > 0) { /* also for a zero block, as GGML: every index is then 8 (level 1) */
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < MOTE_QK4_NL; j++) L[j] = (uint8_t)best_index_iq4nl(id * xb[j]);
     }
     y->d = mote__f32_to_f16(d);
     for (int j = 0; j < MOTE_QK4_NL / 2; j++)

@@ -700,7 +700,7 @@ void mote__quantize_q8_K_ref(const float *x, void *vy, int64_t n) {
                 max = x[j];
             }
         }
-        if (amax == 0.0f) { /* also all NaN */
+        if (amax == 0.0f) { /* also all NaN; bsums zeroed too (GGML leaves them unset) */
             memset(&y[i], 0, sizeof y[i]);
             continue;
         }
