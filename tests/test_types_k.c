@@ -435,6 +435,19 @@ static void test_quantize_bytes(void) {
     want2[64] = 0x00; want2[65] = 0x40;
     T_CHECK(memcmp(&b2, want2, 66) == 0, "tq2_0 bytes differ (qs[0]=%02x qs[32]=%02x qs[49]=%02x)",
             b2.qs[0], b2.qs[32], b2.qs[49]);
+
+    /* iq4_nl of a zero block: the reference writes d = 0 and index 0; the
+     * 15-scale search (quantize_w) re-assigns every index at 1/d = 0, i.e.
+     * to the table entry nearest 0, index 8 (value 1): bytes 0x88, as GGML
+     * writes them. */
+    float z[32] = {0};
+    mote_block_iq4_nl bz;
+    tr(MOTE_TYPE_IQ4_NL)->quantize_ref(z, &bz, 32);
+    uint8_t wz[18] = {0};
+    T_CHECK(memcmp(&bz, wz, 18) == 0, "iq4_nl reference zero block");
+    tr(MOTE_TYPE_IQ4_NL)->quantize_w(z, &bz, 1, 32, NULL);
+    memset(wz + 2, 0x88, 16);
+    T_CHECK(memcmp(&bz, wz, 18) == 0, "iq4_nl searched zero block: qs[0] = %02x", bz.qs[0]);
 }
 
 /* Agreement with another implementation of GGML's quantizers: candle
