@@ -88,6 +88,9 @@ static unsigned wait_for_work(mote_threadpool *tp, unsigned seen) {
     return g;
 }
 
+/* A worker's life: wait for a new generation, leave if it is the stop
+ * signal, else run the job as thread w->ith and count itself done (waking
+ * the caller if it went to sleep waiting for the last one). */
 static void *worker_main(void *arg) {
     worker *w = arg;
     mote_threadpool *tp = w->tp;
