@@ -1,6 +1,7 @@
 /* test_train_model.c — the trainable model as a whole: it agrees with
  * inference, reads and writes GGUF, accumulates gradients, and learns; the
- * optimizer pieces against hand-computed values; its error paths.
+ * optimizer pieces against hand-computed values; the public mote_trainer
+ * API's accumulation; its error paths.
  *
  * Also, with `--dump DIR`, the data that tests/train_ref.sh checks against
  * the numpy reference (tests/ref/train_ref.py): a tiny model (dim 16, 2
@@ -14,6 +15,7 @@
 #include "train/attention.c"
 #include "train/model.c"
 #include "train/optim.c"
+#include "train/trainer.c"
 #include <unistd.h>
 
 static uint64_t g_rng = 99;
@@ -297,6 +299,39 @@ static void test_learns(void) {
     mote__tr_model_free(m);
 }
 
+/* ---- the public API ---- */
+
+/* mote_trainer_step with two micro-batches of one sequence equals one step
+ * on the batch of both (same seed, same first update within 1e-6), and the
+ * trainer's first learning rate is the warm-up's lr / warmup. */
+static void test_trainer_accumulates(void) {
+    mote_train_params p = mote_train_default_params();
+    p.n_vocab = 32, p.n_embd = 16, p.n_layer = 2, p.n_head = 4, p.n_head_kv = 2, p.n_ff = 24;
+    p.n_ctx = 8, p.n_threads = 2, p.lr = 1e-2f, p.warmup = 2, p.n_steps = 10, p.grad_clip = 0.0f;
+    mote_trainer *a = NULL, *b = NULL;
+    mote_error err = {0};
+    T_REQUIRE(mote_trainer_new(&p, NULL, &a, &err) == MOTE_OK, "%s", err.msg);
+    T_REQUIRE(mote_trainer_new(&p, NULL, &b, &err) == MOTE_OK, "%s", err.msg);
+    T_CHECK(fabsf(mote_trainer_next_lr(a) - 5e-3f) < 1e-9f, "first lr %g", mote_trainer_next_lr(a));
+    int32_t ids[16], tg[16];
+    for (int i = 0; i < 16; i++) ids[i] = (int32_t)(urand() * 32), tg[i] = (int32_t)(urand() * 32);
+    float la, lb, na, nb;
+    T_REQUIRE(mote_trainer_step(a, ids, tg, 2, 8, 1, &la, &na, &err) == MOTE_OK, "%s", err.msg);
+    T_REQUIRE(mote_trainer_step(b, ids, tg, 1, 8, 2, &lb, &nb, &err) == MOTE_OK, "%s", err.msg);
+    T_CHECK(fabsf(la - lb) <= 1e-6f * la && fabsf(na - nb) <= 1e-5f * na,
+            "loss %g vs %g, norm %g vs %g", la, lb, na, nb);
+    const float *pa = mote__tr_model_params(a->model), *pb = mote__tr_model_params(b->model);
+    size_t n = (size_t)mote_trainer_n_params(a);
+    double d = 0;
+    for (size_t i = 0; i < n; i++) d = fmax(d, fabs(pa[i] - pb[i]));
+    T_CHECK(d <= 1e-6, "parameters after one step differ by %.3g", d);
+    T_CHECK(mote_trainer_n_steps_done(a) == 1, "steps done %lld", (long long)mote_trainer_n_steps_done(a));
+    T_CHECK(mote_trainer_step(a, ids, tg, 1, 9, 1, &la, NULL, &err) == MOTE_ERR_INVALID_ARG,
+            "a sequence longer than n_ctx was accepted");
+    mote_trainer_free(a);
+    mote_trainer_free(b);
+}
+
 /* ---- errors ---- */
 
 static void test_errors(void) {
@@ -403,6 +438,7 @@ int main(int argc, char **argv) {
     T_RUN(test_adamw_by_hand);
     T_RUN(test_clip_and_schedule);
     T_RUN(test_learns);
+    T_RUN(test_trainer_accumulates);
     T_RUN(test_errors);
     if (g_tmp[0]) {
         unlink(tmp_path("infer.gguf"));
