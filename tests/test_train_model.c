@@ -173,6 +173,71 @@ static void test_save_load_roundtrip(void) {
     mote__tr_model_free(m);
 }
 
+/* A GGUF with F16 matrices, F32 norms and no output.weight (tied) loads
+ * for training: every value is the f16 value exactly, and output starts as
+ * a copy of token_embd. A Q8_0 matrix is refused, naming the tensor. */
+static void test_load_f16_tied(void) {
+    mote_tr_shape sh = k_tiny;
+    sh.n_embd = 32; /* rows of 32: a whole Q8_0 block */
+    mote_tr_model *m = make_model(&sh, 12), *m2 = NULL;
+    T_REQUIRE(m, "init failed");
+    const mote_type_traits *f16 = mote__type_traits(MOTE_TYPE_F16);
+    const mote_type_traits *q8 = mote__type_traits(MOTE_TYPE_Q8_0);
+    T_REQUIRE(f16 && f16->quantize_ref && f16->dequantize_ref && q8 && q8->quantize_ref, "no f16/q8_0 traits");
+    uint16_t *half = malloc(m->n_params * 2);
+    void *q8buf = malloc(m->n_params * 2 + 64);
+    float *want = malloc(m->n_params * sizeof(float));
+    char p[512];
+    snprintf(p, sizeof p, "%s", tmp_path("f16.gguf"));
+    mote_error err = {0};
+    for (int pass = 0; pass < 2; pass++) { /* 0: F16, 1: one matrix Q8_0 */
+        mote_gguf_writer *w = mote__gguf_writer_new();
+        T_REQUIRE(w, "writer");
+        mote__gguf_set_str(w, "general.architecture", "llama");
+        mote__gguf_set_u32(w, "llama.embedding_length", 32);
+        mote__gguf_set_u32(w, "llama.block_count", 2);
+        mote__gguf_set_u32(w, "llama.feed_forward_length", 24);
+        mote__gguf_set_u32(w, "llama.attention.head_count", 4);
+        mote__gguf_set_u32(w, "llama.attention.head_count_kv", 2);
+        mote__gguf_set_u32(w, "llama.context_length", 8);
+        for (int i = 0; i < m->n_tensors; i++) {
+            const mote_tr_tensor *t = &m->tensors[i];
+            if (!strcmp(t->name, "output.weight")) continue; /* tied */
+            const float *src = m->params + t->offset;
+            if (t->n_dims == 1) {
+                memcpy(want + t->offset, src, t->n * sizeof(float));
+                mote__gguf_add_tensor(w, t->name, MOTE_TYPE_F32, 1, t->ne, src, &err);
+            } else if (pass == 1 && i == 2) {
+                q8->quantize_ref(src, q8buf, (int64_t)t->n);
+                mote__gguf_add_tensor(w, t->name, MOTE_TYPE_Q8_0, 2, t->ne, q8buf, &err);
+            } else {
+                f16->quantize_ref(src, half + t->offset, (int64_t)t->n);
+                f16->dequantize_ref(half + t->offset, want + t->offset, (int64_t)t->n);
+                mote__gguf_add_tensor(w, t->name, MOTE_TYPE_F16, 2, t->ne, half + t->offset, &err);
+            }
+        }
+        T_CHECK(mote__gguf_write(w, p, &err) == MOTE_OK, "write: %s", err.msg);
+        mote__gguf_writer_free(w);
+        mote_status st = mote__tr_model_load(p, &m2, &err);
+        if (pass == 1) {
+            T_CHECK(st == MOTE_ERR_UNSUPPORTED && strstr(err.msg, "blk.0.attn_q.weight") && !m2,
+                    "a Q8_0 matrix: %s", err.msg);
+            break;
+        }
+        T_REQUIRE(st == MOTE_OK, "%s", err.msg);
+        const mote_tr_tensor *out = &m2->tensors[m2->n_tensors - 1];
+        T_CHECK(!strcmp(out->name, "output.weight"), "last tensor %s", out->name);
+        memcpy(want + out->offset, want, out->n * sizeof(float)); /* token_embd is first */
+        T_CHECK(!memcmp(want, m2->params, m2->n_params * sizeof(float)),
+                "loaded values differ from the f16 values");
+        mote__tr_model_free(m2);
+        m2 = NULL;
+    }
+    unlink(p);
+    free(half), free(q8buf), free(want);
+    mote__tr_model_free(m);
+}
+
 /* ---- gradients ---- */
 
 /* Two micro-batches of one sequence each with dloss = 1/2 accumulate the
@@ -434,6 +499,7 @@ int main(int argc, char **argv) {
     T_RUN(test_inference_agrees);
     T_RUN(test_load_stories_golden);
     T_RUN(test_save_load_roundtrip);
+    T_RUN(test_load_f16_tied);
     T_RUN(test_grad_accumulation);
     T_RUN(test_adamw_by_hand);
     T_RUN(test_clip_and_schedule);
