@@ -1,4 +1,6 @@
-/* test_tokenizer.c — tests of the SentencePiece tokenizer (src/tokenizer/).
+/* test_tokenizer.c — tests of the SentencePiece tokenizer (src/tokenizer/
+ * spm.c and the common loader tokenizer.c). BPE, WordPiece, special tokens
+ * and streaming are tested in test_tokenizer_vocab.c.
  *
  * Against references:
  *   - stories260K: the five prompts of stories260K.golden-ids.txt encode
