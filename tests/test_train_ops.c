@@ -276,7 +276,8 @@ static void test_matmul_grad(void) {
 
 /* The blocked kernel against the scalar reference: shapes crossing the
  * 6-row, 32/16/8-column tiles and the 256-long K slices, 1 and 2 threads,
- * every instruction set this CPU has (C, AVX2, AVX-512). Tolerance: 1e-5
+ * every instruction set this CPU has (C, AVX2, AVX-512); dinp through
+ * mote__tr_matmul_bwd_set (overwriting garbage). Tolerance: 1e-5
  * of the largest |value| (f32 sums in another order). */
 static void test_matmul_blocked_vs_ref(void) {
     for (int level = 0; level <= 2; level++) {
@@ -295,7 +296,9 @@ static void test_matmul_blocked_vs_ref(void) {
             float *o = calloc(N * OC, 4), *dx = calloc(N * IC, 4), *dW = calloc(OC * IC, 4);
             float *work = calloc(mote__tr_matmul_work_floats(N, IC, OC), 4);
             mote__tr_matmul_fwd(o, x, W, N, IC, OC, work, (nt == 1 ? NULL : g_pool2));
-            mote__tr_matmul_bwd(dx, dW, d, x, W, N, IC, OC, work, (nt == 1 ? NULL : g_pool2));
+            /* dinp through the overwriting variant, over garbage */
+            for (int64_t i = 0; i < N * IC; i++) dx[i] = 7.0f;
+            mote__tr_matmul_bwd_set(dx, dW, d, x, W, N, IC, OC, work, (nt == 1 ? NULL : g_pool2));
             const float *got[3] = {o, dx, dW}, *want[3] = {o_ref, dx_ref, dW_ref};
             const int64_t len[3] = {N * OC, N * IC, OC * IC};
             const char *what[3] = {"out", "dinp", "dW"};

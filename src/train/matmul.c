@@ -99,18 +99,21 @@ static void tile_c(int mr, int64_t nc, int64_t kc, const float *A, int64_t sar, 
     if (ROWS > r) {                                                              \
         float *cr = C + r * ldc;                                                 \
         if (MASKED) {                                                            \
-            _mm256_maskstore_ps(cr, mask,                                        \
-                                _mm256_add_ps(_mm256_maskload_ps(cr, mask), c##r##0)); \
+            if (acc) c##r##0 = _mm256_add_ps(_mm256_maskload_ps(cr, mask), c##r##0); \
+            _mm256_maskstore_ps(cr, mask, c##r##0);                              \
         } else {                                                                 \
-            _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), c##r##0));   \
-            if (NV > 1)                                                          \
-                _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), c##r##1)); \
+            if (acc) c##r##0 = _mm256_add_ps(_mm256_loadu_ps(cr), c##r##0);      \
+            _mm256_storeu_ps(cr, c##r##0);                                       \
+            if (NV > 1) {                                                        \
+                if (acc) c##r##1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), c##r##1); \
+                _mm256_storeu_ps(cr + 8, c##r##1);                               \
+            }                                                                    \
         }                                                                        \
     }
 
 static inline __attribute__((always_inline)) AVX2 void
 tile_avx2(const int ROWS, const int NV, const int MASKED, __m256i mask, int64_t kc, const float *A,
-          int64_t sar, int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
+          int64_t sar, int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc, bool acc) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int64_t k = 0; k < kc; k++) {
@@ -122,19 +125,21 @@ tile_avx2(const int ROWS, const int NV, const int MASKED, __m256i mask, int64_t 
     TILE_STORE(0) TILE_STORE(1) TILE_STORE(2) TILE_STORE(3) TILE_STORE(4) TILE_STORE(5)
 }
 
-/* One block: rows [0, mr) (mr <= 6) by columns [0, nc) over kc. */
+/* One block: rows [0, mr) (mr <= 6) by columns [0, nc) over kc; adds to C
+ * (acc) or overwrites it. */
 static AVX2 void block_avx2(int mr, int64_t nc, int64_t kc, const float *A, int64_t sar,
-                            int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
+                            int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc,
+                            bool acc) {
     int64_t j = 0;
     __m256i mask = _mm256_setzero_si256();
 #define DISPATCH(NV, MASKED)                                                                \
     switch (mr) {                                                                           \
-    case 6: tile_avx2(6, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
-    case 5: tile_avx2(5, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
-    case 4: tile_avx2(4, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
-    case 3: tile_avx2(3, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
-    case 2: tile_avx2(2, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
-    default: tile_avx2(1, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break; \
+    case 6: tile_avx2(6, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 5: tile_avx2(5, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 4: tile_avx2(4, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 3: tile_avx2(3, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 2: tile_avx2(2, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    default: tile_avx2(1, NV, MASKED, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
     }
     for (; j + 16 <= nc; j += 16) DISPATCH(2, 0)
     for (; j + 8 <= nc; j += 8) DISPATCH(1, 0)
@@ -158,14 +163,17 @@ static AVX2 void block_avx2(int mr, int64_t nc, int64_t kc, const float *A, int6
 #define TILE_STORE512(r)                                                         \
     if (ROWS > r) {                                                              \
         float *cr = C + r * ldc;                                                 \
-        _mm512_mask_storeu_ps(cr, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cr), c##r##0)); \
-        if (NV > 1)                                                              \
-            _mm512_storeu_ps(cr + 16, _mm512_add_ps(_mm512_loadu_ps(cr + 16), c##r##1)); \
+        if (acc) c##r##0 = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cr), c##r##0); \
+        _mm512_mask_storeu_ps(cr, mask, c##r##0);                                \
+        if (NV > 1) {                                                            \
+            if (acc) c##r##1 = _mm512_add_ps(_mm512_loadu_ps(cr + 16), c##r##1); \
+            _mm512_storeu_ps(cr + 16, c##r##1);                                  \
+        }                                                                        \
     }
 
 static inline __attribute__((always_inline)) AVX512 void
 tile_avx512(const int ROWS, const int NV, __mmask16 mask, int64_t kc, const float *A, int64_t sar,
-            int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
+            int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc, bool acc) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int64_t k = 0; k < kc; k++) {
@@ -178,17 +186,18 @@ tile_avx512(const int ROWS, const int NV, __mmask16 mask, int64_t kc, const floa
 }
 
 static AVX512 void block_avx512(int mr, int64_t nc, int64_t kc, const float *A, int64_t sar,
-                                int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc) {
+                                int64_t sak, const float *B, int64_t ldb, float *C, int64_t ldc,
+                                bool acc) {
     int64_t j = 0;
     __mmask16 mask = 0xFFFF;
 #define DISPATCH(NV)                                                                    \
     switch (mr) {                                                                       \
-    case 6: tile_avx512(6, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
-    case 5: tile_avx512(5, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
-    case 4: tile_avx512(4, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
-    case 3: tile_avx512(3, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
-    case 2: tile_avx512(2, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;   \
-    default: tile_avx512(1, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc); break;  \
+    case 6: tile_avx512(6, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 5: tile_avx512(5, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 4: tile_avx512(4, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 3: tile_avx512(3, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    case 2: tile_avx512(2, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
+    default: tile_avx512(1, NV, mask, kc, A, sar, sak, B + j, ldb, C + j, ldc, acc); break; \
     }
     for (; j + 32 <= nc; j += 32) DISPATCH(2)
     for (; j + 16 <= nc; j += 16) DISPATCH(1)
@@ -248,18 +257,19 @@ static void gemm_task(void *ctx, int64_t begin, int64_t end, int tid) {
                 const float *A = g->A + i * g->sar + k0 * g->sak;
                 const float *B = g->B + k0 * g->ldb + j0;
                 float *C = g->C + i * g->ldc + j0;
-                if (g->overwrite && k0 == 0) /* C = A B: start the tile from 0 */
-                    for (int r = 0; r < mr; r++) memset(C + r * g->ldc, 0, (size_t)nc * sizeof(float));
+                const bool acc = !(g->overwrite && k0 == 0); /* else C = A B */
 #ifdef MOTE_TR_X86
                 if (g->isa == ISA_AVX512) {
-                    block_avx512(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
+                    block_avx512(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc, acc);
                     continue;
                 }
                 if (g->isa == ISA_AVX2) {
-                    block_avx2(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
+                    block_avx2(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc, acc);
                     continue;
                 }
 #endif
+                if (!acc)
+                    for (int r = 0; r < mr; r++) memset(C + r * g->ldc, 0, (size_t)nc * sizeof(float));
                 tile_c(mr, nc, kc, A, g->sar, g->sak, B, g->ldb, C, g->ldc);
             }
         }
@@ -306,13 +316,25 @@ void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N
     gemm_strided(out, inp, work, N, IC, OC, IC, 1, OC, OC, true, tp);
 }
 
+static void matmul_bwd(float *dinp, bool dinp_set, float *dW, const float *dout, const float *inp,
+                       const float *W, int64_t N, int64_t IC, int64_t OC, mote_threadpool *tp) {
+    if (dinp) gemm_strided(dinp, dout, W, N, OC, IC, OC, 1, IC, IC, dinp_set, tp);
+    /* dW (OC, IC) += dout^T @ inp: A[o, n] = dout[n, o], read in place */
+    gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, tp);
+}
+
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
                          const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
                          mote_threadpool *tp) {
     (void)work;
-    if (dinp) gemm_strided(dinp, dout, W, N, OC, IC, OC, 1, IC, IC, false, tp);
-    /* dW (OC, IC) += dout^T @ inp: A[o, n] = dout[n, o], read in place */
-    gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, tp);
+    matmul_bwd(dinp, false, dW, dout, inp, W, N, IC, OC, tp);
+}
+
+void mote__tr_matmul_bwd_set(float *dinp, float *dW, const float *dout, const float *inp,
+                             const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
+                             mote_threadpool *tp) {
+    (void)work;
+    matmul_bwd(dinp, true, dW, dout, inp, W, N, IC, OC, tp);
 }
 
 void mote__tr_matmul_fwd_ref(float *out, const float *inp, const float *W, int64_t N, int64_t IC,

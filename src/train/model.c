@@ -543,8 +543,7 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
 
     /* loss -> logits -> final norm -> dres = d res[n_layer] */
     mote__tr_crossentropy_bwd(m->logits, m->logits, m->targets, N, V, dloss, nt);
-    memset(m->dln, 0, (size_t)(N * C) * sizeof(float));
-    mote__tr_matmul_bwd(m->dln, m->g.output, m->logits, m->lnf, m->w.output, N, C, V, m->mm_work, nt);
+    mote__tr_matmul_bwd_set(m->dln, m->g.output, m->logits, m->lnf, m->w.output, N, C, V, m->mm_work, nt);
     memset(m->dres, 0, (size_t)(N * C) * sizeof(float));
     mote__tr_rmsnorm_bwd(m->dres, m->g.out_norm, m->dln, m->res[s->n_layer], m->w.out_norm,
                          m->rstdf, N, C);
@@ -554,18 +553,15 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
         mote_tr_layer *G = &m->g.layers[l];
         tr_layer_acts *a = &m->la[l];
         /* feed-forward: dres is d res[l+1]; the residual passes it to res_mid */
-        memset(m->dhact, 0, (size_t)(N * F) * sizeof(float));
-        mote__tr_matmul_bwd(m->dhact, G->w_down, m->dres, a->hact, W->w_down, N, F, C, m->mm_work, nt);
+        mote__tr_matmul_bwd_set(m->dhact, G->w_down, m->dres, a->hact, W->w_down, N, F, C, m->mm_work, nt);
         memset(m->dgate, 0, (size_t)(N * F) * sizeof(float));
         memset(m->dup, 0, (size_t)(N * F) * sizeof(float));
         mote__tr_swiglu_bwd(m->dgate, m->dup, m->dhact, a->gate, a->up, N * F, nt);
-        memset(m->dln, 0, (size_t)(N * C) * sizeof(float));
-        mote__tr_matmul_bwd(m->dln, G->w_gate, m->dgate, a->ln2, W->w_gate, N, C, F, m->mm_work, nt);
+        mote__tr_matmul_bwd_set(m->dln, G->w_gate, m->dgate, a->ln2, W->w_gate, N, C, F, m->mm_work, nt);
         mote__tr_matmul_bwd(m->dln, G->w_up, m->dup, a->ln2, W->w_up, N, C, F, m->mm_work, nt);
         mote__tr_rmsnorm_bwd(m->dres, G->ffn_norm, m->dln, a->res_mid, W->ffn_norm, a->rstd2, N, C);
         /* attention: dres is now d res_mid; the residual passes it to res[l] */
-        memset(m->datty, 0, (size_t)(N * qd) * sizeof(float));
-        mote__tr_matmul_bwd(m->datty, G->wo, m->dres, a->atty, W->wo, N, qd, C, m->mm_work, nt);
+        mote__tr_matmul_bwd_set(m->datty, G->wo, m->dres, a->atty, W->wo, N, qd, C, m->mm_work, nt);
         memset(m->dq, 0, (size_t)(N * qd) * sizeof(float));
         memset(m->dk, 0, (size_t)(N * kvd) * sizeof(float));
         memset(m->dv, 0, (size_t)(N * kvd) * sizeof(float));
@@ -573,8 +569,7 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
                                Hkv, hd, m->att_scratch, nt);
         mote__tr_rope_bwd(m->dq, m->rope_cs, m->rope_sn, B, T, H, hd, m->n_rot);
         mote__tr_rope_bwd(m->dk, m->rope_cs, m->rope_sn, B, T, Hkv, hd, m->n_rot);
-        memset(m->dln, 0, (size_t)(N * C) * sizeof(float));
-        mote__tr_matmul_bwd(m->dln, G->wq, m->dq, a->ln1, W->wq, N, C, qd, m->mm_work, nt);
+        mote__tr_matmul_bwd_set(m->dln, G->wq, m->dq, a->ln1, W->wq, N, C, qd, m->mm_work, nt);
         mote__tr_matmul_bwd(m->dln, G->wk, m->dk, a->ln1, W->wk, N, C, kvd, m->mm_work, nt);
         mote__tr_matmul_bwd(m->dln, G->wv, m->dv, a->ln1, W->wv, N, C, kvd, m->mm_work, nt);
         mote__tr_rmsnorm_bwd(m->dres, G->attn_norm, m->dln, m->res[l], W->attn_norm, a->rstd1, N, C);

@@ -69,6 +69,11 @@ void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
                          const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
                          mote_threadpool *tp);
+/* The same, except that dinp is overwritten (dinp = dout @ W) rather than
+ * added to: saves zeroing a fresh gradient buffer. dW still accumulates. */
+void mote__tr_matmul_bwd_set(float *dinp, float *dW, const float *dout, const float *inp,
+                             const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
+                             mote_threadpool *tp);
 void mote__tr_matmul_fwd_ref(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
                              int64_t OC);
 void mote__tr_matmul_bwd_ref(float *dinp, float *dW, const float *dout, const float *inp,
