@@ -123,8 +123,38 @@ static void bind_views(mote_tr_model *m, mote_tr_weights *w, float *base) {
     w->output = base + m->tensors[i++].offset;
 }
 
-/* Allocate a model of shape s with zeroed parameters and gradients. */
-static mote_status model_alloc(const mote_tr_shape *s, mote_tr_model **out, mote_error *err) {
+/* *out = the tensor of file g that parameter tensor t is read from
+ * (output.weight falls back to token_embd.weight: tied embeddings),
+ * checked for presence, shape and a float type; an error naming the file
+ * and tensor otherwise. */
+static mote_status file_tensor(const mote_gguf *g, const mote_tr_tensor *t,
+                               const mote_gguf_tensor **out, mote_error *err) {
+    const char *path = mote__gguf_path(g);
+    const char *name = t->name;
+    if (!strcmp(name, "output.weight") && !mote__gguf_find_tensor(g, name)) name = "token_embd.weight";
+    const mote_gguf_tensor *gt = mote__gguf_find_tensor(g, name);
+    *out = gt;
+    if (!gt) return mote__err(err, MOTE_ERR_FORMAT, "%s: missing tensor %s", path, name);
+    int64_t rest = 1;
+    for (int d = 1; d < gt->n_dims; d++) rest *= gt->ne[d]; /* bounded by the reader */
+    if (gt->n_dims > 2 || gt->ne[0] != t->ne[0] || rest != t->ne[1])
+        return mote__err(err, MOTE_ERR_FORMAT,
+                         "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld]", path, name,
+                         (long long)gt->ne[0], (long long)rest, (long long)t->ne[0],
+                         (long long)t->ne[1]);
+    if (gt->type != MOTE_TYPE_F32 && gt->type != MOTE_TYPE_F16 && gt->type != MOTE_TYPE_BF16)
+        return mote__err(err, MOTE_ERR_UNSUPPORTED,
+                         "%s: tensor %s is %s; training needs F32, F16 or BF16 weights", path,
+                         name, mote__type_name(gt->type));
+    return MOTE_OK;
+}
+
+/* Allocate a model of shape s with zeroed parameters and gradients. With
+ * `file`, every tensor must first be found in it (file_tensor): the sizes
+ * are then those of data the file holds, so a hostile header cannot make
+ * this allocate more than a few times the file's size. */
+static mote_status model_alloc(const mote_tr_shape *s, const mote_gguf *file, mote_tr_model **out,
+                               mote_error *err) {
     *out = NULL;
     mote_status st = mote__tr_shape_check(s, err);
     if (st) return st;
@@ -162,6 +192,13 @@ static mote_status model_alloc(const mote_tr_shape *s, mote_tr_model **out, mote
     add_tensor(m, "output_norm.weight", C, 0, &off);
     add_tensor(m, "output.weight", C, V, &off);
     m->n_params = off;
+    for (int i = 0; file && i < m->n_tensors; i++) {
+        const mote_gguf_tensor *gt;
+        if ((st = file_tensor(file, &m->tensors[i], &gt, err))) {
+            mote__tr_model_free(m);
+            return st;
+        }
+    }
     m->params = mote__calloc(off, sizeof(float));
     m->grads = mote__calloc(off, sizeof(float));
     if (!m->params || !m->grads) {
@@ -196,7 +233,7 @@ static double randn(uint64_t *s) {
 
 mote_status mote__tr_model_init(const mote_tr_shape *s, uint64_t seed, mote_tr_model **out,
                                 mote_error *err) {
-    mote_status st = model_alloc(s, out, err);
+    mote_status st = model_alloc(s, NULL, out, err);
     if (st) return st;
     mote_tr_model *m = *out;
     uint64_t rng = seed ^ 0x6d6f7465u; /* "mote" */
@@ -275,43 +312,23 @@ mote_status mote__tr_model_load(const char *path, mote_tr_model **out, mote_erro
         goto done;
     }
     sh.n_vocab = (int32_t)te->ne[1];
-    mote_tr_model *m = NULL;
-    if ((s = model_alloc(&sh, &m, err))) {
-        /* name the file in the message */
-        char msg[sizeof err->msg];
+    if ((s = mote__tr_shape_check(&sh, err))) {
+        char msg[sizeof err->msg]; /* name the file in the message */
         if (err) {
             snprintf(msg, sizeof msg, "%.200s: %.300s", path, err->msg);
-            s = mote__err(err, s, "%s", msg);
+            s = mote__err(err, MOTE_ERR_FORMAT, "%s", msg);
         }
         goto done;
     }
-    bool tied = mote__gguf_find_tensor(g, "output.weight") == NULL;
-    for (int i = 0; i < m->n_tensors; i++) {
+    mote_tr_model *m = NULL;
+    if ((s = model_alloc(&sh, g, &m, err))) goto done;
+    for (int i = 0; i < m->n_tensors; i++) { /* all checked by model_alloc */
         const mote_tr_tensor *t = &m->tensors[i];
-        const char *src_name = tied && !strcmp(t->name, "output.weight") ? "token_embd.weight" : t->name;
-        const mote_gguf_tensor *gt = mote__gguf_find_tensor(g, src_name);
-        if (!gt) {
-            s = mote__err(err, MOTE_ERR_FORMAT, "%s: missing tensor %s", path, src_name);
-            break;
-        }
-        int64_t rest = 1;
-        for (int d = 1; d < gt->n_dims; d++) rest *= gt->ne[d];
-        if (gt->n_dims > 2 || gt->ne[0] != t->ne[0] || rest != t->ne[1]) {
-            s = mote__err(err, MOTE_ERR_FORMAT, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld]",
-                          path, src_name, (long long)gt->ne[0], (long long)rest,
-                          (long long)t->ne[0], (long long)t->ne[1]);
-            break;
-        }
-        if (gt->type != MOTE_TYPE_F32 && gt->type != MOTE_TYPE_F16 && gt->type != MOTE_TYPE_BF16) {
-            s = mote__err(err, MOTE_ERR_UNSUPPORTED,
-                          "%s: tensor %s is %s; training needs F32, F16 or BF16 weights", path,
-                          src_name, mote__type_name(gt->type));
-            break;
-        }
+        const mote_gguf_tensor *gt = NULL;
+        file_tensor(g, t, &gt, NULL);
         mote__type_traits(gt->type)->dequantize_ref(gt->data, m->params + t->offset, (int64_t)t->n);
     }
-    if (s) mote__tr_model_free(m);
-    else *out = m;
+    *out = m;
 done:
     mote_gguf_close(g);
     return s;

@@ -1,11 +1,12 @@
 /* ops.c — forward/backward pairs of the training operations other than the
- * matmul (which is in matmul.c): embedding, RMSNorm, RoPE, causal
- * grouped-query attention, SwiGLU, residual add, softmax cross-entropy.
+ * matmul (matmul.c): embedding, RMSNorm, RoPE, SwiGLU, residual add,
+ * softmax cross-entropy, and the scalar reference of causal grouped-query
+ * attention (the vectorized one, and the dispatch, are in attention.c).
  *
- * Plain loops over the shapes stated in ops.h; attention and the
- * cross-entropy (the two that cost more than a pass over memory) split their
- * independent rows over threads. Not here: the model (model.c), the
- * optimizer (optim.c).
+ * Plain loops over the shapes stated in ops.h; the ops that cost more than
+ * a pass over memory (attention, cross-entropy, SwiGLU, RMSNorm forward)
+ * split their independent rows over the pool's threads. Not here: the
+ * model (model.c), the optimizer (optim.c).
  */
 #include "ops.h"
 #include <math.h>
