@@ -46,7 +46,7 @@
 
 /* A merge in the hash table: one cache line holds four. */
 typedef struct bpe_merge {
-    uint64_t key;          /* (left id << 32 | right id), or UINT64_MAX for an empty slot */
+    uint64_t key;          /* (left id << 32 | right id) + 1, or 0 for an empty slot */
     int32_t rank;          /* its position in tokenizer.ggml.merges */
     int32_t res;           /* the token of left + right, or -1 */
 } bpe_merge;
@@ -86,7 +86,9 @@ static void build_byte_map(tok_bpe *b) {
 
 /* ---- merges ------------------------------------------------------------- */
 
-static uint64_t pair_key(int32_t l, int32_t r) { return (uint64_t)(uint32_t)l << 32 | (uint32_t)r; }
+/* Never 0 (ids are below 2^31), so a zeroed table is empty: calloc gives
+ * it without touching memory. */
+static uint64_t pair_key(int32_t l, int32_t r) { return ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1; }
 
 static uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
@@ -100,7 +102,7 @@ static uint64_t mix64(uint64_t x) {
 /* Slot of pair (l, r): its merge, or the empty slot where it would go. */
 static uint64_t merge_slot(const tok_bpe *b, uint64_t key) {
     uint64_t i = mix64(key) & b->mmask;
-    while (b->merges[i].key != UINT64_MAX && b->merges[i].key != key) i = (i + 1) & b->mmask;
+    while (b->merges[i].key != 0 && b->merges[i].key != key) i = (i + 1) & b->mmask;
     return i;
 }
 
@@ -126,13 +128,12 @@ static mote_status load_merges(const mote_gguf *g, mote_tokenizer *t, tok_bpe *b
         return mote__err(err, MOTE_ERR_FORMAT, "%s: %s has %llu merges, too many", path, key, (unsigned long long)n);
     uint64_t n_slots = 16;
     while (n_slots < 2 * n) n_slots *= 2;
-    b->merges = mote__malloc((size_t)n_slots * sizeof *b->merges);
+    b->merges = mote__calloc((size_t)n_slots, sizeof *b->merges);
     char *cat = mote__malloc(2 * (size_t)t->max_len + 1);
     if (!b->merges || !cat) {
         mote__free(cat);
         return mote__err(err, MOTE_ERR_NOMEM, "out of memory for %llu merges", (unsigned long long)n);
     }
-    memset(b->merges, 0xff, (size_t)n_slots * sizeof *b->merges);
     b->mmask = n_slots - 1;
     for (uint64_t i = 0; i < n; i++) {
         const char *p;
