@@ -11,11 +11,13 @@
  *             ds     = p (dp - p.dp) scale
  *             dq[i] += ds . Kt[i];                   dKt[i][t2] += q[i] ds[t2]
  * and dKt, dVt go back into dk, dv at the end (one thread owns a KV head).
- * Taken on x86-64 CPUs with AVX2 and FMA (checked at run time) when hd is a
- * multiple of 8; otherwise the scalar reference in ops.c runs. Not here:
+ * Taken on x86-64 CPUs with AVX2 and FMA (checked at run time; MOTE_ISA=
+ * scalar turns it off) when hd is a multiple of 8; otherwise the scalar
+ * reference in ops.c runs. Not here:
  * the other ops.
  */
 #include "ops.h"
+#include "../kernels/cpu.h"
 #include <math.h>
 #include <string.h>
 
@@ -221,13 +223,11 @@ static AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     }
 }
 
+/* CPU features from src/kernels/cpu.h; MOTE_ISA=scalar forces the
+ * reference. */
 static bool use_avx2(int32_t hd) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached == 1 && hd % 8 == 0;
+    const mote_cpu_features *f = mote__cpu_features();
+    return f->avx2 && f->fma && mote__isa_active() != MOTE_ISA_SCALAR && hd % 8 == 0;
 }
 #endif
 

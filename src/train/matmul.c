@@ -6,8 +6,8 @@
  *   C (M, Nc) += A (M, K) @ B (K, Nc), row-major,
  * cache-blocked (K in slices of KC, columns in panels of NC, so a B panel
  * stays in L2 while tiles of 6 rows of A stream past it) with a register
- * tile of 6 rows. On x86-64 the CPU is asked at run time (never assumed at
- * compile time): with AVX-512F the tile is 6x32 in 512-bit FMAs, with AVX2
+ * tile of 6 rows. On x86-64 the CPU is asked at run time (src/kernels/cpu.h;
+ * never assumed at compile time; MOTE_ISA=scalar forces C): with AVX-512F the tile is 6x32 in 512-bit FMAs, with AVX2
  * and FMA 6x16 in 256-bit FMAs, each in a function compiled for that target
  * only; elsewhere plain C loops. Rows of C are split over threads.
  *   forward  out = inp @ W^T      : B = W^T, transposed into `work` first
@@ -19,6 +19,7 @@
  * Not here: the other ops (ops.c).
  */
 #include "ops.h"
+#include "../kernels/cpu.h"
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -212,11 +213,13 @@ enum { ISA_C, ISA_AVX2, ISA_AVX512 };
 static int g_isa = -1;    /* what this CPU has, detected once */
 static int g_isa_cap = 2; /* mote__tr_gemm_limit_isa */
 
+/* From src/kernels/cpu.h (CPUID and the OS's saved register state);
+ * MOTE_ISA=scalar there turns the vector paths off here too. */
 static int detect_isa(void) {
     if (g_isa < 0) {
-        __builtin_cpu_init();
-        bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        g_isa = avx2 && __builtin_cpu_supports("avx512f") ? ISA_AVX512 : avx2 ? ISA_AVX2 : ISA_C;
+        const mote_cpu_features *f = mote__cpu_features();
+        bool avx2 = f->avx2 && f->fma && mote__isa_active() != MOTE_ISA_SCALAR;
+        g_isa = avx2 && f->avx512f ? ISA_AVX512 : avx2 ? ISA_AVX2 : ISA_C;
     }
     return g_isa < g_isa_cap ? g_isa : g_isa_cap;
 }
