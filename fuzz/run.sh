@@ -29,7 +29,13 @@ objs=""
 for src in $(find src -name '*.c' | sort); do
   obj="$OUT/obj/$(echo "$src" | tr / _).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src include -name '*.h' -newer "$obj" 2>/dev/null | head -1)" ]; then
-    $FUZZ_CC $FLAGS -fsanitize=fuzzer-no-link,address,undefined -c "$src" -o "$obj" || { echo "fuzz: cannot compile $src"; exit 1; }
+    # Per-folder SIMD flags, as the Makefile gives them (chosen at run time).
+    simd=""
+    case "$src:$($FUZZ_CC -dumpmachine)" in
+      src/kernels/x86/*:x86_64*) simd="-mavx2 -mfma -mf16c" ;;
+      src/kernels/arm/*:aarch64*) simd="-march=armv8.2-a+dotprod+fp16" ;;
+    esac
+    $FUZZ_CC $FLAGS $simd -fsanitize=fuzzer-no-link,address,undefined -c "$src" -o "$obj" || { echo "fuzz: cannot compile $src"; exit 1; }
   fi
   objs="$objs $obj"
 done
