@@ -18,11 +18,11 @@
  */
 #include "ops.h"
 #include "../kernels/cpu.h"
+#include "simd.h"
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#ifdef MOTE_TR_SIMD_X86
 #define MOTE_TR_ATT_X86 1
 #endif
 
@@ -41,44 +41,6 @@ size_t mote__tr_attention_scratch_floats(int64_t B, int64_t T, int32_t n_head, i
 }
 
 #ifdef MOTE_TR_ATT_X86
-#define AVX2 __attribute__((target("avx2,fma")))
-
-/* e^x for x <= 0 (values below -87.3 give 0): x = n ln2 + r with |r| <=
- * ln2/2, e^r by a degree-6 polynomial (the Taylor coefficients, adjusted as
- * in Cephes' expf), times 2^n built in the exponent bits. */
-static inline AVX2 __m256 exp_avx2(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.3f);
-    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    x = _mm256_max_ps(x, lo);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    return _mm256_andnot_ps(under, y);
-}
-
-static inline AVX2 float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-static inline AVX2 float hmax(__m256 v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 typedef struct att_args {
     float *out, *att, *dq, *dk, *dv, *scratch;
@@ -104,7 +66,7 @@ static void pack_kv(float *Kt, float *Vt, const float *k, const float *v, int64_
     }
 }
 
-static AVX2 void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+static MOTE_TR_AVX2 void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     const att_args *a = ctx;
     const int64_t T = a->T, Tp = pad8(T), H = a->H, Hkv = a->Hkv, hd = a->hd;
     const int64_t group = H / Hkv;
@@ -128,14 +90,14 @@ static AVX2 void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
                 for (int64_t j = n; j < nb; j++) s[j] = -INFINITY;
                 __m256 mx8 = _mm256_set1_ps(-INFINITY);
                 for (int64_t j = 0; j < nb; j += 8) mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(s + j));
-                const __m256 mx = _mm256_set1_ps(hmax(mx8));
+                const __m256 mx = _mm256_set1_ps(mote__tr_hmax8(mx8));
                 __m256 sum8 = _mm256_setzero_ps();
                 for (int64_t j = 0; j < nb; j += 8) {
-                    __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), mx));
+                    __m256 e = mote__tr_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), mx));
                     _mm256_storeu_ps(s + j, e);
                     sum8 = _mm256_add_ps(sum8, e);
                 }
-                const __m256 inv = _mm256_set1_ps(1.0f / hsum(sum8));
+                const __m256 inv = _mm256_set1_ps(1.0f / mote__tr_hsum8(sum8));
                 for (int64_t j = 0; j < nb; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), inv));
                 for (int64_t j = n; j < nb; j++) s[j] = 0.0f; /* exactly 0 past t */
                 float *row = a->att + ((b * H + h) * T + t) * T;
@@ -155,7 +117,7 @@ static AVX2 void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     }
 }
 
-static AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
+static MOTE_TR_AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     const att_args *a = ctx;
     const int64_t T = a->T, Tp = pad8(T), H = a->H, Hkv = a->Hkv, hd = a->hd;
     const int64_t group = H / Hkv;
@@ -190,7 +152,7 @@ static AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
                     _mm256_storeu_ps(dp + j, acc);
                     pdp8 = _mm256_fmadd_ps(pj, acc, pdp8);
                 }
-                const __m256 pdp = _mm256_set1_ps(hsum(pdp8)), sc = _mm256_set1_ps(scale);
+                const __m256 pdp = _mm256_set1_ps(mote__tr_hsum8(pdp8)), sc = _mm256_set1_ps(scale);
                 /* ds = p (dp - p.dp) scale, in dp */
                 for (int64_t j = 0; j < nb; j += 8) {
                     __m256 ds = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(p + j),
@@ -208,7 +170,7 @@ static AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
                         acc = _mm256_fmadd_ps(ds, _mm256_loadu_ps(kr + j), acc);
                         _mm256_storeu_ps(dkr + j, _mm256_fmadd_ps(qi, ds, _mm256_loadu_ps(dkr + j)));
                     }
-                    dqt[i] += hsum(acc);
+                    dqt[i] += mote__tr_hsum8(acc);
                 }
             }
         }
@@ -225,7 +187,7 @@ static AVX2 void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 
 /* CPU features from src/kernels/cpu.h; MOTE_ISA=scalar forces the
  * reference. */
-static bool use_avx2(int32_t hd) {
+static bool att_use_avx2(int32_t hd) {
     const mote_cpu_features *f = mote__cpu_features();
     return f->avx2 && f->fma && mote__isa_active() != MOTE_ISA_SCALAR && hd % 8 == 0;
 }
@@ -235,7 +197,7 @@ void mote__tr_attention_fwd(float *out, float *att, const float *q, const float 
                             const float *v, int64_t B, int64_t T, int32_t n_head,
                             int32_t n_head_kv, int32_t hd, float *scratch, mote_threadpool *tp) {
 #ifdef MOTE_TR_ATT_X86
-    if (use_avx2(hd)) {
+    if (att_use_avx2(hd)) {
         att_args a = {.out = out, .att = att, .scratch = scratch, .q = q, .k = k, .v = v, .B = B,
                       .T = T, .H = n_head, .Hkv = n_head_kv, .hd = hd};
         mote__tr_parallel(B * n_head_kv, 1, tp, att_fwd_task, &a);
@@ -251,7 +213,7 @@ void mote__tr_attention_bwd(float *dq, float *dk, float *dv, const float *dout, 
                             int64_t T, int32_t n_head, int32_t n_head_kv, int32_t hd,
                             float *scratch, mote_threadpool *tp) {
 #ifdef MOTE_TR_ATT_X86
-    if (use_avx2(hd)) {
+    if (att_use_avx2(hd)) {
         att_args a = {.dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .q = q, .k = k, .v = v,
                       .dout = dout, .att_in = att, .B = B, .T = T, .H = n_head, .Hkv = n_head_kv,
                       .hd = hd};

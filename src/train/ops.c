@@ -9,8 +9,20 @@
  * model (model.c), the optimizer (optim.c).
  */
 #include "ops.h"
+#include "simd.h"
+#include "../kernels/cpu.h"
 #include <math.h>
 #include <string.h>
+
+/* Whether the AVX2 loops below may run (CPU and OS; MOTE_ISA=scalar off). */
+static bool use_avx2(void) {
+#ifdef MOTE_TR_SIMD_X86
+    const mote_cpu_features *f = mote__cpu_features();
+    return f->avx2 && f->fma && mote__isa_active() != MOTE_ISA_SCALAR;
+#else
+    return false;
+#endif
+}
 
 /* ---- embedding ---- */
 
@@ -248,11 +260,44 @@ void mote__tr_attention_bwd_ref(float *dq, float *dk, float *dv, float *datt, co
 typedef struct swiglu_args {
     float *out, *dgate, *dup;
     const float *gate, *up, *dout;
+    bool avx2;
 } swiglu_args;
+
+#ifdef MOTE_TR_SIMD_X86
+/* 8 at a time up to the last whole 8; returns where the scalar tail starts. */
+static MOTE_TR_AVX2 int64_t swiglu_fwd_avx2(const swiglu_args *a, int64_t begin, int64_t end) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+        __m256 g = _mm256_loadu_ps(a->gate + i);
+        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, mote__tr_exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        _mm256_storeu_ps(a->out + i, _mm256_mul_ps(_mm256_mul_ps(g, s), _mm256_loadu_ps(a->up + i)));
+    }
+    return i;
+}
+
+static MOTE_TR_AVX2 int64_t swiglu_bwd_avx2(const swiglu_args *a, int64_t begin, int64_t end) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = begin;
+    for (; i + 8 <= end; i += 8) {
+        __m256 g = _mm256_loadu_ps(a->gate + i), d = _mm256_loadu_ps(a->dout + i);
+        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, mote__tr_exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        /* dgate += d up s (1 + g (1 - s)); dup += d g s */
+        __m256 dsilu = _mm256_mul_ps(s, _mm256_fmadd_ps(g, _mm256_sub_ps(one, s), one));
+        __m256 du = _mm256_mul_ps(d, _mm256_loadu_ps(a->up + i));
+        _mm256_storeu_ps(a->dgate + i, _mm256_fmadd_ps(du, dsilu, _mm256_loadu_ps(a->dgate + i)));
+        _mm256_storeu_ps(a->dup + i, _mm256_fmadd_ps(d, _mm256_mul_ps(g, s), _mm256_loadu_ps(a->dup + i)));
+    }
+    return i;
+}
+#endif
 
 static void swiglu_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     const swiglu_args *a = ctx;
     (void)tid;
+#ifdef MOTE_TR_SIMD_X86
+    if (a->avx2) begin = swiglu_fwd_avx2(a, begin, end);
+#endif
     for (int64_t i = begin; i < end; i++) {
         float g = a->gate[i];
         a->out[i] = g / (1.0f + expf(-g)) * a->up[i];
@@ -260,7 +305,7 @@ static void swiglu_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t n, mote_threadpool *tp) {
-    swiglu_args a = {.out = out, .gate = gate, .up = up};
+    swiglu_args a = {.out = out, .gate = gate, .up = up, .avx2 = use_avx2()};
     mote__tr_parallel(n, 4096, tp, swiglu_fwd_task, &a);
 }
 
@@ -268,6 +313,9 @@ void mote__tr_swiglu_fwd(float *out, const float *gate, const float *up, int64_t
 static void swiglu_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     const swiglu_args *a = ctx;
     (void)tid;
+#ifdef MOTE_TR_SIMD_X86
+    if (a->avx2) begin = swiglu_bwd_avx2(a, begin, end);
+#endif
     for (int64_t i = begin; i < end; i++) {
         float g = a->gate[i];
         float s = 1.0f / (1.0f + expf(-g));
@@ -278,7 +326,8 @@ static void swiglu_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 
 void mote__tr_swiglu_bwd(float *dgate, float *dup, const float *dout, const float *gate,
                          const float *up, int64_t n, mote_threadpool *tp) {
-    swiglu_args a = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout};
+    swiglu_args a = {.dgate = dgate, .dup = dup, .gate = gate, .up = up, .dout = dout,
+                     .avx2 = use_avx2()};
     mote__tr_parallel(n, 4096, tp, swiglu_bwd_task, &a);
 }
 
@@ -303,7 +352,26 @@ typedef struct ce_args {
     const int32_t *targets;
     int64_t V;
     float scale; /* backward: dloss / N */
+    bool avx2;
 } ce_args;
+
+#ifdef MOTE_TR_SIMD_X86
+/* row[i] = e^(row[i] - mx) for the whole 8-blocks of the row; their sum
+ * (partial sums in double per block) is added to *sum. Returns where the
+ * scalar tail starts. */
+static MOTE_TR_AVX2 int64_t ce_exp_avx2(float *row, int64_t V, float mx, double *sum) {
+    const __m256 m = _mm256_set1_ps(mx);
+    int64_t i = 0;
+    double total = 0.0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 e = mote__tr_exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), m));
+        _mm256_storeu_ps(row + i, e);
+        total += mote__tr_hsum8(e);
+    }
+    *sum += total;
+    return i;
+}
+#endif
 
 static void ce_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
     (void)tid;
@@ -316,7 +384,11 @@ static void ce_fwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
             if (row[i] > mx) mx = row[i];
         const float logit_t = row[a->targets[n]];
         double sum = 0.0;
-        for (int64_t i = 0; i < V; i++) {
+        int64_t i0 = 0;
+#ifdef MOTE_TR_SIMD_X86
+        if (a->avx2) i0 = ce_exp_avx2(row, V, mx, &sum);
+#endif
+        for (int64_t i = i0; i < V; i++) {
             float e = expf(row[i] - mx);
             row[i] = e;
             sum += e;
@@ -335,13 +407,13 @@ double mote__tr_crossentropy_fwd(float *probs_inout, float *losses, const int32_
     float chunk[256];
     double total = 0.0;
     if (losses) {
-        ce_args a = {probs_inout, losses, NULL, targets, V, 0.0f};
+        ce_args a = {probs_inout, losses, NULL, targets, V, 0.0f, use_avx2()};
         mote__tr_parallel(N, 1, tp, ce_fwd_task, &a);
         for (int64_t n = 0; n < N; n++) total += losses[n];
     } else {
         for (int64_t n0 = 0; n0 < N; n0 += 256) {
             int64_t m = N - n0 < 256 ? N - n0 : 256;
-            ce_args a = {probs_inout + n0 * V, chunk, NULL, targets + n0, V, 0.0f};
+            ce_args a = {probs_inout + n0 * V, chunk, NULL, targets + n0, V, 0.0f, use_avx2()};
             mote__tr_parallel(m, 1, tp, ce_fwd_task, &a);
             for (int64_t n = 0; n < m; n++) total += chunk[n];
         }
@@ -363,6 +435,6 @@ static void ce_bwd_task(void *ctx, int64_t begin, int64_t end, int tid) {
 
 void mote__tr_crossentropy_bwd(float *dlogits, const float *probs, const int32_t *targets,
                                int64_t N, int64_t V, float dloss, mote_threadpool *tp) {
-    ce_args a = {dlogits, NULL, probs, targets, V, N > 0 ? dloss / (float)N : 0.0f};
+    ce_args a = {dlogits, NULL, probs, targets, V, N > 0 ? dloss / (float)N : 0.0f, false};
     mote__tr_parallel(N, 1, tp, ce_bwd_task, &a);
 }
