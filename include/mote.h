@@ -418,65 +418,6 @@ float mote_trainer_next_lr(const mote_trainer *t);
 mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
                               mote_error *err);
 
-/* ---- training (mote train) ------------------------------------------------ */
-
-/* A Llama model being trained on the CPU: f32 parameters, gradients and
- * AdamW state in memory, forward and backward over batches of token ids.
- * Write it with mote_trainer_save; `mote run` then loads the file. */
-typedef struct mote_trainer mote_trainer;
-
-typedef struct mote_train_params {
-    /* The shape of a new model (ignored when starting from a GGUF):
-     * head size n_embd / n_head; n_ctx is the longest sequence trained on. */
-    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
-    uint64_t seed;        /* initial weights: N(0, 0.02), norms 1 */
-    int32_t n_threads;    /* 1.. (0 = 1) */
-    /* Learning rate: linear warm-up over `warmup` steps to lr, then cosine
-     * decay to lr_min at step n_steps - 1. */
-    float lr, lr_min;
-    int32_t warmup, n_steps;
-    /* AdamW; weight decay applies to matrices and embeddings, not norms. */
-    float beta1, beta2, eps, weight_decay;
-    float grad_clip;      /* global gradient norm limit; <= 0: off */
-} mote_train_params;
-/* Defaults: lr 1e-3, lr_min 1e-4, warmup 10, n_steps 100, beta1 0.9,
- * beta2 0.95, eps 1e-8, weight decay 0.1, clip 1.0, seed 1, 1 thread; no
- * shape (the caller sets it). New models use RoPE base 10000 and RMSNorm
- * eps 1e-5. */
-mote_train_params mote_train_default_params(void);
-
-/* A new trainer: from the GGUF at init_path (F32/F16/BF16 Llama; its shape
- * wins over p's) or, with init_path NULL, random weights of p's shape. */
-mote_status mote_trainer_new(const mote_train_params *p, const char *init_path,
-                             mote_trainer **out, mote_error *err);
-void mote_trainer_free(mote_trainer *t);
-/* The shape actually trained (from p or from the file). */
-void mote_trainer_shape(const mote_trainer *t, int32_t *n_vocab, int32_t *n_embd,
-                        int32_t *n_layer, int32_t *n_head, int32_t *n_head_kv, int32_t *n_ff,
-                        int32_t *n_ctx);
-uint64_t mote_trainer_n_params(const mote_trainer *t);
-
-/* One optimizer step over n_micro micro-batches (gradient accumulation):
- * micro-batch i is ids/targets + i*batch*seq, each (batch, seq) row-major
- * token ids in [0, n_vocab), seq <= n_ctx; targets[b][s] is the token that
- * should follow ids[b][s]. Returns the mean loss over all of them (before
- * the update) and the gradient norm before clipping (either may be NULL). */
-mote_status mote_trainer_step(mote_trainer *t, const int32_t *ids, const int32_t *targets,
-                              int32_t batch, int32_t seq, int32_t n_micro, float *loss,
-                              float *grad_norm, mote_error *err);
-/* The mean loss of a batch without training on it. */
-mote_status mote_trainer_eval(mote_trainer *t, const int32_t *ids, const int32_t *targets,
-                              int32_t batch, int32_t seq, float *loss, mote_error *err);
-/* Steps taken so far, and the learning rate of the next one. */
-int64_t mote_trainer_n_steps_done(const mote_trainer *t);
-float mote_trainer_next_lr(const mote_trainer *t);
-
-/* Write the model as an F32 Llama GGUF with the llama.* keys mote_model_load
- * reads, and the tokenizer.* keys of vocab_path (a GGUF whose token count
- * equals n_vocab; NULL: none). */
-mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
-                              mote_error *err);
-
 /* ---- misc ------------------------------------------------------------------ */
 
 const char *mote_version(void);
