@@ -47,6 +47,9 @@ static const char *bench_help =
 
 typedef enum { OUT_MD, OUT_CSV, OUT_JSON } out_fmt;
 
+/* Passes of the bandwidth test; the median is reported. */
+#define BW_PASSES 9
+
 typedef struct bench_result {
     char test[32];     /* "pp512", "tg128" */
     int64_t n_prompt, n_gen;
@@ -279,14 +282,14 @@ int cmd_bench(int argc, char **argv) {
     if (mote_ctx_new(m, &cp, &c, &err)) { rc = cli_fail("bench", "%s", err.msg); goto done; }
 
     /* Bandwidth first, while the model's pages are not yet competing. */
-    if (mote_bench_bandwidth((int32_t)bs.n_threads, (uint64_t)bw_mib << 20, 5, &bs.bandwidth_gbs,
+    if (mote_bench_bandwidth((int32_t)bs.n_threads, (uint64_t)bw_mib << 20, BW_PASSES, &bs.bandwidth_gbs,
                              &bs.bw_buffer_bytes, &err)) {
         rc = cli_fail("bench", "%s", err.msg);
         goto done;
     }
     fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; memory read bandwidth %.1f GB/s "
-            "(median of 5 passes over %llu MiB)\n",
-            bs.model_path, bs.type, bs.isa, (long long)bs.n_threads, bs.bandwidth_gbs,
+            "(median of %d passes over %llu MiB)\n",
+            bs.model_path, bs.type, bs.isa, (long long)bs.n_threads, bs.bandwidth_gbs, BW_PASSES,
             (unsigned long long)(bs.bw_buffer_bytes >> 20));
 
     /* Warm-up: one token reads every weight once (pages them in). */
