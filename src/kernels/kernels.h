@@ -29,7 +29,10 @@ typedef struct mote_matrix {
  *   vec_dot_4(n, w_row, act, stride, out[4])
  *                                  one weight row against 4 activation rows
  *                                  act, act+stride, ... (bytes): the tile of
- *                                  the prompt matmul; NULL = use vec_dot
+ *                                  the prompt matmul; NULL = use vec_dot.
+ *                                  stride: any multiple of the activation
+ *                                  element's alignment (4 bytes for f32, 2
+ *                                  for f16/bf16; block types: any)
  *   quantize_act(x, y, n)          f32 activations -> vec_dot_type (NULL when
  *                                  vec_dot_type is f32)
  *   dequantize(x, y, n)            weight row(s) -> f32 */
