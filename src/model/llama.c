@@ -22,6 +22,7 @@
  * (src/core/threadpool.c).
  */
 #include "model.h"
+#include "observer.h"
 #include "../core/threadpool.h"
 #include <math.h>
 #include <stdatomic.h>
@@ -71,6 +72,8 @@ struct mote_ctx {
     void *act[N_ACT_BUFS];
     size_t act_bytes;
     fwd_job job;
+    mote_matmul_observer observer; /* NULL unless calibrating (observer.h) */
+    void *observer_user;
 };
 
 mote_ctx_params mote_ctx_default_params(void) {
@@ -89,6 +92,8 @@ typedef struct mm_group {
     const void *act[3];  /* filled by group_plan */
     size_t act_stride[3];
     int act_buf[3];      /* index into c->act, or -1: the f32 rows */
+    const float *x;      /* the f32 input rows (for the observer) */
+    size_t x_stride;
 } mm_group;
 
 /* Assign each weight of g an activation: the f32 rows x (x_stride floats
@@ -97,6 +102,8 @@ typedef struct mm_group {
  * the same plan. Returns the number of buffers used. */
 static int group_plan(const mote_ctx *c, mm_group *g, const float *x, size_t x_stride) {
     int n_bufs = 0;
+    g->x = x;
+    g->x_stride = x_stride;
     for (int i = 0; i < g->n; i++) {
         const mote_kernel_table *k = mote__kernels_for(g->w[i]->type);
         g->act_buf[i] = -1;
@@ -152,6 +159,9 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int *seq) {
 static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith, int nth,
                          int *seq) {
     atomic_int *ctr = claim_counter(job, ith, seq);
+    if (ith == 0 && job->c->observer) /* calibration (observer.h): reads x only */
+        for (int i = 0; i < g->n; i++)
+            job->c->observer(job->c->observer_user, g->w[i], g->x, g->x_stride, n_tok);
     int64_t chunk[3], n_chunks[3], total = 0;
     for (int i = 0; i < g->n; i++) {
         chunk[i] = mote__matmul_chunk_rows(g->w[i], n_tok, nth);
@@ -294,6 +304,10 @@ int32_t mote_ctx_n_past(const mote_ctx *c) { return c->n_past; }
 int32_t mote_ctx_n_threads(const mote_ctx *c) { return c->n_threads; }
 int32_t mote_ctx_n_batch(const mote_ctx *c) { return c->n_batch; }
 void mote_ctx_reset(mote_ctx *c) { c->n_past = 0; }
+void mote__ctx_set_observer(mote_ctx *c, mote_matmul_observer fn, void *user) {
+    c->observer = fn;
+    c->observer_user = user;
+}
 const float *mote_ctx_logits(const mote_ctx *c) { return c->logits; }
 
 /* ---- forward pass ---- */
