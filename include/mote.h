@@ -418,6 +418,107 @@ float mote_trainer_next_lr(const mote_trainer *t);
 mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
                               mote_error *err);
 
+/* ---- quantization (mote quantize, mote imatrix) ---------------------------- */
+
+/* One step of mote_quantize_model, for a progress display: tensor `index`
+ * (0-based) of n_tensors, reported when it starts (rows_done 0), as its
+ * rows are written, and when it is done (rows_done == n_rows). Strings are
+ * valid during the call only. */
+typedef struct mote_quantize_progress {
+    int32_t index, n_tensors;
+    const char *name;
+    const char *type_in, *type_out; /* "f32", "q4_K", ... */
+    int n_dims;
+    int64_t ne[4];
+    uint64_t bytes_in, bytes_out;
+    int64_t rows_done, n_rows;
+    /* "" or one line on why the tensor is what it is: a fallback type (its
+     * rows do not fit the chosen type's blocks), copied unchanged, no
+     * imatrix entry, AWQ scales applied. */
+    const char *note;
+} mote_quantize_progress;
+
+typedef struct mote_quantize_params {
+    /* Required: a type as GGML names it (lower case but the K: "q4_0",
+     * "q4_K", "iq4_nl", "f16", ...): every matrix in that type; or a
+     * llama.cpp preset ("Q4_K_M", "Q4_0", ..., any case): llama.cpp's mix,
+     * where attn_v, ffn_down, attn_output and output get more bits. See
+     * mote_quantize_type_names / mote_quantize_preset_names. */
+    const char *type;
+    const char *output_type;     /* output.weight's type (NULL: the type's rule) */
+    const char *token_embd_type; /* token_embd.weight's type (NULL: the type's rule) */
+    int32_t pure;                /* non-zero: presets put every matrix in their base type */
+    const char *imatrix_path;    /* importance matrix (mote imatrix / llama-imatrix GGUF) or NULL */
+    const char *awq_text_path;   /* calibration text for AWQ, or NULL for none */
+    int32_t awq_n_ctx;           /* tokens per AWQ calibration chunk (0 = 256) */
+    int32_t awq_n_chunks;        /* most chunks read (0 = 16) */
+    int32_t awq_n_grid;          /* alpha grid size (0 = 20) */
+    int64_t awq_max_rows;        /* activation rows per group in the search (0 = 256) */
+    int32_t n_threads;           /* 0 = the physical cores */
+    /* Progress (may be NULL), and one-line messages that belong to no
+     * tensor (AWQ calibration and its choices; may be NULL). */
+    void (*progress)(void *user, const mote_quantize_progress *p);
+    void (*message)(void *user, const char *line);
+    void *progress_user;
+} mote_quantize_params;
+mote_quantize_params mote_quantize_default_params(void);
+
+typedef struct mote_quantize_summary {
+    int32_t n_tensors;     /* tensors written */
+    int32_t n_quantized;   /* of which converted to another type */
+    int32_t n_fallback;    /* of which in a fallback type (rows did not fit) */
+    uint64_t n_elements;   /* elements of every tensor */
+    uint64_t bytes_in, bytes_out; /* tensor data */
+    uint32_t file_type;    /* general.file_type written (llama.cpp's llama_ftype) */
+} mote_quantize_summary;
+
+/* Quantize the GGUF model at in_path into out_path (via out_path.tmp,
+ * renamed when complete; nothing is left on failure). Every key/value is
+ * copied, general.file_type and general.quantization_version (2) set.
+ * Matrices (2-D or more, named *weight, not *_norm.weight) are converted;
+ * other tensors are copied unchanged. A matrix whose rows do not fit its
+ * type's blocks goes to a type that fits (K-quant -> a 32-block type of
+ * similar size -> f16; the progress note says so). Rows are split over
+ * n_threads; each block's bytes are what the type's reference quantizer
+ * (src/tensor, GGML's) gives for the row, with the imatrix entry of the
+ * tensor as importance weights when given. With awq_text_path, AWQ scales
+ * (searched on that text) are folded into the norms and matrices first
+ * (the input must then be a Llama model mote can load). Errors: an unknown
+ * type (the message lists the known ones), a non-finite weight (naming
+ * the tensor and element), an imatrix made for another model (an entry
+ * naming a tensor the model lacks or of another width), I/O. */
+mote_status mote_quantize_model(const char *in_path, const char *out_path,
+                                const mote_quantize_params *p, mote_quantize_summary *summary,
+                                mote_error *err);
+/* The accepted names, space-separated (static strings). */
+const char *mote_quantize_type_names(void);
+const char *mote_quantize_preset_names(void);
+
+typedef struct mote_imatrix_params {
+    int32_t n_ctx;     /* tokens per chunk (0 = 512; at most the model's context) */
+    int32_t n_chunks;  /* most chunks (0 = every whole chunk of the text) */
+    int32_t n_threads; /* 0 = the physical cores */
+    /* After each chunk (may be NULL): chunks done of total, perplexity so far. */
+    void (*progress)(void *user, int32_t done, int32_t total, double ppl);
+    void *progress_user;
+} mote_imatrix_params;
+mote_imatrix_params mote_imatrix_default_params(void);
+
+typedef struct mote_imatrix_summary {
+    int64_t n_entries;          /* weight tensors with statistics */
+    int32_t n_chunks, chunk_size;
+} mote_imatrix_summary;
+
+/* Run the model at model_path over the text file in chunks (BOS + n_ctx-1
+ * tokens each) and write, for every matrix, the sum over tokens of each
+ * input channel's square and the token count, in llama.cpp's imatrix GGUF
+ * layout (NAME.in_sum2, NAME.counts; imatrix.datasets, .chunk_count,
+ * .chunk_size), to out_path. `mote quantize --imatrix` reads it (and so does
+ * llama-quantize). summary may be NULL. */
+mote_status mote_imatrix_compute(const char *model_path, const char *text_path,
+                                 const char *out_path, const mote_imatrix_params *p,
+                                 mote_imatrix_summary *summary, mote_error *err);
+
 /* ---- misc ------------------------------------------------------------------ */
 
 const char *mote_version(void);

@@ -15,6 +15,8 @@ int cmd_vocab(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_imatrix(int argc, char **argv);
 
 /* Print "mote CMD: <message>" and a hint to stderr; return exit status 2
  * (usage) — for the callers' `return cli_usage_error(...)`. */
