@@ -9,6 +9,7 @@
 
 static const char *vocab_help =
     "usage: mote vocab import TOKENIZER_JSON [--config FILE] -o VOCAB.gguf [options]\n"
+    "       mote vocab train CORPUS... [--size N] -o VOCAB.gguf (see mote vocab train -h)\n"
     "\n"
     "Convert a Hugging Face tokenizer.json into a vocab-only GGUF file (no\n"
     "tensors) with the tokenizer keys llama.cpp's converter writes, for\n"
@@ -29,9 +30,11 @@ static const char *vocab_help =
     "  -h, --help          this text\n";
 
 int cmd_vocab(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("vocab", "no subcommand given: use 'mote vocab import'");
+    if (argc < 2) return cli_usage_error("vocab", "no subcommand given: use 'mote vocab import' or 'mote vocab train'");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) { fputs(vocab_help, stdout); return 0; }
-    if (strcmp(argv[1], "import")) return cli_usage_error("vocab", "unknown subcommand '%s' (only 'import')", argv[1]);
+    if (!strcmp(argv[1], "train")) return cmd_vocab_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "import"))
+        return cli_usage_error("vocab", "unknown subcommand '%s' (use 'import' or 'train')", argv[1]);
 
     const char *in = NULL, *config = NULL, *out = NULL;
     bool no_config = false;
