@@ -141,7 +141,10 @@ int main(void) {
 
     static const uint32_t types[] = {MOTE_TYPE_F32,  MOTE_TYPE_F16,  MOTE_TYPE_BF16,
                                      MOTE_TYPE_Q8_0, MOTE_TYPE_Q4_0, MOTE_TYPE_Q4_1,
-                                     MOTE_TYPE_Q5_0, MOTE_TYPE_Q5_1};
+                                     MOTE_TYPE_Q5_0, MOTE_TYPE_Q5_1, MOTE_TYPE_IQ4_NL,
+                                     MOTE_TYPE_Q2_K, MOTE_TYPE_Q3_K, MOTE_TYPE_Q4_K,
+                                     MOTE_TYPE_Q5_K, MOTE_TYPE_Q6_K, MOTE_TYPE_TQ1_0,
+                                     MOTE_TYPE_TQ2_0};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const uint32_t type = types[ti];
         const mote_type_traits *tr = mote__type_traits(type);

@@ -410,6 +410,7 @@ int main(void) {
         for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
             const mote_kernel_table *k = mote__kernels_for_isa(t, g_isa);
             if (!k || strcmp(k->isa, "scalar") == 0) continue;
+            if (traits(t)->block_size == MOTE_QK_K) continue; /* tests/test_kernels_k.c */
             const mote_kernel_table *ref = mote__kernels_for_isa(t, MOTE_ISA_SCALAR);
             g_type = t;
             const char *tn = mote__type_name(t), *in = mote__isa_name(g_isa);

@@ -38,12 +38,14 @@ static void tables_init(void) {
     if (mote__isa_supported(MOTE_ISA_AVX2)) {
         mote__kernels_fill_avx2_float(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_quant(g_tables[MOTE_ISA_AVX2]);
+        mote__kernels_fill_avx2_kquant(g_tables[MOTE_ISA_AVX2]);
     }
 #endif
 #if defined(__aarch64__)
     if (mote__isa_supported(MOTE_ISA_NEON)) {
         mote__kernels_fill_neon_float(g_tables[MOTE_ISA_NEON]);
         mote__kernels_fill_neon_quant(g_tables[MOTE_ISA_NEON]);
+        mote__kernels_fill_neon_kquant(g_tables[MOTE_ISA_NEON]);
     }
 #endif
     g_active = mote__isa_active();

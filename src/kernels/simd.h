@@ -16,10 +16,12 @@
 #if defined(__x86_64__)
 void mote__kernels_fill_avx2_float(mote_kernel_table *tables);  /* x86/float_avx2.c */
 void mote__kernels_fill_avx2_quant(mote_kernel_table *tables);  /* x86/quant_avx2.c */
+void mote__kernels_fill_avx2_kquant(mote_kernel_table *tables); /* x86/kquant_avx2.c */
 #endif
 #if defined(__aarch64__)
 void mote__kernels_fill_neon_float(mote_kernel_table *tables);  /* arm/float_neon.c */
 void mote__kernels_fill_neon_quant(mote_kernel_table *tables);  /* arm/quant_neon.c */
+void mote__kernels_fill_neon_kquant(mote_kernel_table *tables); /* arm/kquant_neon.c */
 #endif
 
 #endif /* MOTE_KERNELS_SIMD_H */
