@@ -384,7 +384,7 @@ static void test_coverage(void) {
                                           MOTE_TYPE_Q4_0, MOTE_TYPE_Q4_1, MOTE_TYPE_Q5_0,
                                           MOTE_TYPE_Q5_1, MOTE_TYPE_Q8_0};
     static const uint32_t neon_types[] = {MOTE_TYPE_F32, MOTE_TYPE_F16, MOTE_TYPE_Q4_0,
-                                          MOTE_TYPE_Q8_0};
+                                          MOTE_TYPE_Q5_0, MOTE_TYPE_Q5_1, MOTE_TYPE_Q8_0};
     const uint32_t *want = g_isa == MOTE_ISA_AVX2 ? avx2_types : neon_types;
     size_t n_want = g_isa == MOTE_ISA_AVX2 ? sizeof avx2_types / sizeof avx2_types[0]
                                            : sizeof neon_types / sizeof neon_types[0];

@@ -1,14 +1,15 @@
 /* quant_neon.c — NEON kernels (with the ARMv8.2 dot-product instruction
- * SDOT) for the block types q4_0, q4_1 and q8_0 on aarch64: vec_dot,
+ * SDOT) for the block types q4_0, q4_1, q5_0, q5_1 and q8_0 on aarch64: vec_dot,
  * vec_dot_4 (one weight row against 4 activation rows, the block decoded
  * once), and the activation quantizers f32 -> q8_0 / q8_1.
  *
- * Not here: float types (float_neon.c), q5_0/q5_1 and the K-quants (scalar
- * on aarch64 for now), the getauxval check (cpu.c; these must only run
+ * Not here: float types (float_neon.c), the K-quants and iq4_nl
+ * (kquant_neon.c), the getauxval check (cpu.c; these must only run
  * after it says ASIMDDP), threads.
  *
  * Each block's integer dot is exact: weights are expanded to signed bytes
- * (q4_0: nibble - 8; q4_1: the nibble, 0..15; q8_0 as stored) and SDOT
+ * (q4_0: nibble - 8; q4_1: the nibble, 0..15; q5_0: the 5-bit level - 16;
+ * q5_1: the 5-bit level, 0..31; q8_0 as stored) and SDOT
  * adds 4 byte products into each int32 lane. The block sums are then
  * scaled by d = dx*dy (exact in f32) and fused into 4-lane float
  * accumulators, the same error budget as the AVX2 kernels (see
@@ -33,13 +34,33 @@ ALWAYS_INLINE float load_f16(const uint8_t *p) {
     return (float)h;
 }
 
-enum kind { K_Q4_0, K_Q4_1, K_Q8_0 };
+enum kind { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0 };
 
 ALWAYS_INLINE size_t w_size(enum kind k) {
-    return k == K_Q4_0 ? sizeof(mote_block_q4_0)
-           : k == K_Q4_1 ? sizeof(mote_block_q4_1) : sizeof(mote_block_q8_0);
+    switch (k) {
+    case K_Q4_0: return sizeof(mote_block_q4_0);
+    case K_Q4_1: return sizeof(mote_block_q4_1);
+    case K_Q5_0: return sizeof(mote_block_q5_0);
+    case K_Q5_1: return sizeof(mote_block_q5_1);
+    default: return sizeof(mote_block_q8_0);
+    }
 }
-ALWAYS_INLINE bool has_min(enum kind k) { return k == K_Q4_1; }
+ALWAYS_INLINE bool has_min(enum kind k) { return k == K_Q4_1 || k == K_Q5_1; }
+
+/* The fifth bits of q5_0/q5_1 (32 bits, little-endian at qh; bit j belongs
+ * to element j) as 0x10 in the bytes of elements 0..15 (lo) and 16..31
+ * (hi): byte j is picked from qh byte j / 8 and tested against bit j % 8. */
+ALWAYS_INLINE void fifth_bits(const uint8_t *qh, uint8x16_t *lo, uint8x16_t *hi) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const uint8x16_t src = vreinterpretq_u8_u32(vdupq_n_u32(bits));
+    static const uint8_t pick_lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const uint8_t pick_hi[16] = {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+    static const uint8_t bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const uint8x16_t b = vld1q_u8(bit), v16 = vdupq_n_u8(0x10);
+    *lo = vandq_u8(vtstq_u8(vqtbl1q_u8(src, vld1q_u8(pick_lo)), b), v16);
+    *hi = vandq_u8(vtstq_u8(vqtbl1q_u8(src, vld1q_u8(pick_hi)), b), v16);
+}
 ALWAYS_INLINE size_t y_size(enum kind k) {
     return has_min(k) ? sizeof(mote_block_q8_1) : sizeof(mote_block_q8_0);
 }
@@ -55,13 +76,24 @@ ALWAYS_INLINE void decode(enum kind k, const uint8_t *b, int8x16_t *lo, int8x16_
         *hi = vld1q_s8((const int8_t *)b + offsetof(mote_block_q8_0, qs) + 16);
         return;
     }
-    const uint8x16_t v =
-        vld1q_u8(b + (k == K_Q4_0 ? offsetof(mote_block_q4_0, qs) : offsetof(mote_block_q4_1, qs)));
-    int8x16_t l = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
-    int8x16_t h = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-    if (k == K_Q4_0) {
-        l = vsubq_s8(l, vdupq_n_s8(8));
-        h = vsubq_s8(h, vdupq_n_s8(8));
+    const size_t qs_off = k == K_Q4_0   ? offsetof(mote_block_q4_0, qs)
+                          : k == K_Q4_1 ? offsetof(mote_block_q4_1, qs)
+                          : k == K_Q5_0 ? offsetof(mote_block_q5_0, qs)
+                                        : offsetof(mote_block_q5_1, qs);
+    const uint8x16_t v = vld1q_u8(b + qs_off);
+    uint8x16_t ul = vandq_u8(v, vdupq_n_u8(0x0f)), uh = vshrq_n_u8(v, 4);
+    if (k == K_Q5_0 || k == K_Q5_1) {
+        uint8x16_t fl, fh;
+        fifth_bits(b + (k == K_Q5_0 ? offsetof(mote_block_q5_0, qh) : offsetof(mote_block_q5_1, qh)),
+                   &fl, &fh);
+        ul = vorrq_u8(ul, fl);
+        uh = vorrq_u8(uh, fh);
+    }
+    int8x16_t l = vreinterpretq_s8_u8(ul), h = vreinterpretq_s8_u8(uh);
+    if (k == K_Q4_0 || k == K_Q5_0) {
+        const int8x16_t off = vdupq_n_s8(k == K_Q4_0 ? 8 : 16);
+        l = vsubq_s8(l, off);
+        h = vsubq_s8(h, off);
     }
     *lo = l;
     *hi = h;
@@ -138,6 +170,8 @@ ALWAYS_INLINE void vec_dot_4_kind(enum kind k, int64_t n, const void *vw, const 
     }
 DEF_KIND(q4_0, K_Q4_0)
 DEF_KIND(q4_1, K_Q4_1)
+DEF_KIND(q5_0, K_Q5_0)
+DEF_KIND(q5_1, K_Q5_1)
 DEF_KIND(q8_0, K_Q8_0)
 
 /* ---- activation quantizers ---- */
@@ -201,6 +235,8 @@ void mote__kernels_fill_neon_quant(mote_kernel_table *t) {
     t[T].isa = "neon";
     SET(MOTE_TYPE_Q4_0, q4_0)
     SET(MOTE_TYPE_Q4_1, q4_1)
+    SET(MOTE_TYPE_Q5_0, q5_0)
+    SET(MOTE_TYPE_Q5_1, q5_1)
     SET(MOTE_TYPE_Q8_0, q8_0)
 #undef SET
     for (uint32_t k = 0; k < MOTE_TYPE_COUNT; k++) {
