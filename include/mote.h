@@ -295,32 +295,6 @@ mote_status mote_vocab_import_hf(const char *tokenizer_json, const char *config_
                                  const char *out_gguf, const mote_vocab_import_opts *opts,
                                  mote_vocab_import_summary *summary, mote_error *err);
 
-/* Training a byte-level BPE vocabulary (mote vocab train). */
-typedef struct mote_vocab_train_opts {
-    int32_t n_vocab;     /* tokens in all: <s>, </s>, the 256 bytes, then merges;
-                            0 = 4096 */
-    const char *pre;     /* llama.cpp pre-tokenizer name; NULL = "llama-bpe" */
-    const char *name;    /* general.name; NULL = "mote-bpe" */
-    int64_t min_count;   /* never merge a pair seen fewer times; 0 = 2 */
-} mote_vocab_train_opts;
-
-typedef struct mote_vocab_train_summary {
-    int64_t n_bytes, n_words, n_unique_words; /* of the input */
-    int32_t n_tokens;    /* written: less than asked when pairs ran out */
-    int64_t n_merges;
-    char pre[64];
-} mote_vocab_train_summary;
-
-/* Train BPE merges on the text of n_paths files and write a vocab-only GGUF
- * (tokenizer.ggml.model "gpt2", the pre-tokenizer opts->pre, bos <s> = 0,
- * eos </s> = 1, add_bos_token true) that mote_vocab_load reads; encoding
- * then decoding any text gives it back byte for byte. An empty file or one
- * with NUL bytes is MOTE_ERR_INVALID_ARG naming it. opts and summary may be
- * NULL. */
-mote_status mote_vocab_train(const char *const *paths, int n_paths, const char *out_gguf,
-                             const mote_vocab_train_opts *opts, mote_vocab_train_summary *summary,
-                             mote_error *err);
-
 /* ---- synthetic models (mote synth) --------------------------------------- */
 
 /* A Llama-architecture shape of a real model: what `mote synth` writes with

@@ -22,6 +22,7 @@
  * (src/core/threadpool.c).
  */
 #include "model.h"
+#include "kv_cache.h"
 #include "observer.h"
 #include "../core/threadpool.h"
 #include <math.h>
@@ -54,8 +55,7 @@ struct mote_ctx {
     int32_t n_threads;
     int32_t n_batch;
     mote_threadpool *pool;
-    /* KV cache: (n_layer, n_ctx, kv_dim) each, f32. */
-    float *k_cache, *v_cache;
+    mote_kv_cache kv; /* K and V of every layer and position (kv_cache.h) */
     /* Activations of a batch, n_batch rows each (llama2.c's RunState). */
     float *x;      /* (n_batch, n_embd) residual stream */
     float *xb;     /* (n_batch, n_embd) normed input of a block half */
@@ -77,7 +77,7 @@ struct mote_ctx {
 };
 
 mote_ctx_params mote_ctx_default_params(void) {
-    return (mote_ctx_params){.n_ctx = 0, .n_threads = 0, .n_batch = DEFAULT_N_BATCH};
+    return (mote_ctx_params){.n_ctx = 0, .n_threads = 0, .n_batch = DEFAULT_N_BATCH, .kv_type = NULL};
 }
 
 /* ---- matrix products over a group of weights sharing one input ---- */
@@ -227,6 +227,8 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     if (params.n_batch < 0 || params.n_batch > MAX_N_BATCH)
         return mote__err(err, MOTE_ERR_INVALID_ARG, "batch size %d is out of range (1..%d, 0 = default)",
                          (int)params.n_batch, MAX_N_BATCH);
+    int kv_type = mote__kv_type_parse(params.kv_type, err);
+    if (kv_type < 0) return err ? err->code : MOTE_ERR_INVALID_ARG;
     int32_t n_threads = params.n_threads > 0 ? params.n_threads : (int32_t)mote__cpu_physical_cores();
     int32_t n_batch = params.n_batch > 0 ? params.n_batch : DEFAULT_N_BATCH;
     if (n_batch > n_ctx) n_batch = n_ctx;
@@ -239,11 +241,13 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->n_batch = n_batch;
 
     const size_t nb = (size_t)n_batch;
-    size_t kv_dim = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
     size_t q_dim = (size_t)hp->n_head * (size_t)hp->head_dim;
-    size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kv_dim; /* bounded: layers, ctx, dims checked */
-    c->k_cache = mote__calloc(cache, sizeof(float));
-    c->v_cache = mote__calloc(cache, sizeof(float));
+    /* the cache's size is bounded: layers, ctx and dims are checked */
+    mote_status s = mote__kv_init(&c->kv, hp, (uint32_t)kv_type, n_ctx, n_batch, n_threads, err);
+    if (s) {
+        mote_ctx_free(c);
+        return s;
+    }
     c->x = mote__calloc(nb * (size_t)hp->n_embd, sizeof(float));
     c->xb = mote__calloc(nb * (size_t)hp->n_embd, sizeof(float));
     c->xb2 = mote__calloc(nb * (size_t)hp->n_embd, sizeof(float));
@@ -258,9 +262,9 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     bool act_ok = true;
     for (int i = 0; i < n_act; i++)
         act_ok = act_ok && (c->act[i] = mote__malloc_aligned(c->act_bytes + 64, 64)) != NULL;
-    if (!c->k_cache || !c->v_cache || !c->x || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb ||
+    if (!c->x || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb ||
         !c->hb2 || !c->att || !c->logits || !c->inv_freq || !act_ok) {
-        double mib = (2.0 * (double)cache * 4.0 +
+        double mib = ((double)mote__kv_bytes(&c->kv) +
                       (double)nb * (4.0 * (double)(3 * hp->n_embd + 2 * q_dim + 2 * hp->n_ff)) +
                       (double)n_act * (double)c->act_bytes) / 1048576.0;
         mote_ctx_free(c);
@@ -268,7 +272,7 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
                          "out of memory allocating a context of %d tokens, batch %d (%.1f MiB)",
                          (int)n_ctx, (int)n_batch, mib);
     }
-    mote_status s = mote__threadpool_new(n_threads, &c->pool, err);
+    s = mote__threadpool_new(n_threads, &c->pool, err);
     if (s) {
         mote_ctx_free(c);
         return s;
@@ -283,8 +287,7 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
 void mote_ctx_free(mote_ctx *c) {
     if (!c) return;
     mote__threadpool_free(c->pool);
-    mote__free(c->k_cache);
-    mote__free(c->v_cache);
+    mote__kv_free(&c->kv);
     mote__free(c->x);
     mote__free(c->xb);
     mote__free(c->xb2);
@@ -303,6 +306,8 @@ int32_t mote_ctx_n_ctx(const mote_ctx *c) { return c->n_ctx; }
 int32_t mote_ctx_n_past(const mote_ctx *c) { return c->n_past; }
 int32_t mote_ctx_n_threads(const mote_ctx *c) { return c->n_threads; }
 int32_t mote_ctx_n_batch(const mote_ctx *c) { return c->n_batch; }
+uint64_t mote_ctx_kv_bytes(const mote_ctx *c) { return mote__kv_bytes(&c->kv); }
+const char *mote_ctx_kv_type(const mote_ctx *c) { return mote__type_name(c->kv.type); }
 void mote_ctx_reset(mote_ctx *c) { c->n_past = 0; }
 void mote__ctx_set_observer(mote_ctx *c, mote_matmul_observer fn, void *user) {
     c->observer = fn;
@@ -328,39 +333,6 @@ static void rope(float *v, int32_t n_heads, int32_t head_dim, int32_t n_rot,
     }
 }
 
-/* out (n) += a * v (n). Eight independent lanes per step, which compilers
- * turn into vector code at -O2 (no reassociation is involved, so the
- * result is the same with or without it). */
-static inline void axpy(int32_t n, float a, const float *restrict v, float *restrict out) {
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        out[i + 0] += a * v[i + 0];
-        out[i + 1] += a * v[i + 1];
-        out[i + 2] += a * v[i + 2];
-        out[i + 3] += a * v[i + 3];
-        out[i + 4] += a * v[i + 4];
-        out[i + 5] += a * v[i + 5];
-        out[i + 6] += a * v[i + 6];
-        out[i + 7] += a * v[i + 7];
-    }
-    for (; i < n; i++) out[i] += a * v[i];
-}
-
-/* Attention of one query head at position pos over cache positions
- * 0..pos: out (head_dim) = softmax(q . k_t / sqrt(head_dim)) @ v_t.
- * The scores use the f32 dot product of the kernel table (SIMD where the
- * CPU has it). att: pos + 1 floats of scratch. k_layer, v_layer:
- * (n_ctx, kv_dim). */
-static void attend_head(const mote_kernel_table *k32, const float *qh, const float *k_layer,
-                        const float *v_layer, size_t kv_dim, size_t kv_off, int32_t hd,
-                        int32_t pos, float att_scale, float *att, float *out) {
-    for (int32_t t = 0; t <= pos; t++)
-        att[t] = k32->vec_dot(hd, k_layer + (size_t)t * kv_dim + kv_off, qh) * att_scale;
-    mote__softmax(att, pos + 1);
-    memset(out, 0, (size_t)hd * sizeof(float));
-    for (int32_t t = 0; t <= pos; t++) axpy(hd, att[t], v_layer + (size_t)t * kv_dim + kv_off, out);
-}
-
 /* The job of one batch, run on every thread (ith of nth). Steps are
  * separated by barriers where a step reads what other threads wrote;
  * `mine` is this thread's share [t0, t1) of the tokens. */
@@ -376,7 +348,6 @@ static void forward_batch(void *arg, int ith, int nth) {
     const size_t kv_dim = (size_t)hp->n_head_kv * hd, q_dim = (size_t)hp->n_head * hd;
     const int32_t group = hp->n_head / hp->n_head_kv;
     const float att_scale = 1.0f / sqrtf((float)hd);
-    const mote_kernel_table *k32 = mote__kernels_for(MOTE_TYPE_F32);
     float *att = c->att + (size_t)ith * c->n_ctx;
     int seq = 0;
     int64_t t0, t1;
@@ -387,14 +358,15 @@ static void forward_batch(void *arg, int ith, int nth) {
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const mote_layer *L = &m->layers[l];
-        float *k_layer = c->k_cache + (size_t)l * c->n_ctx * kv_dim;
-        float *v_layer = c->v_cache + (size_t)l * c->n_ctx * kv_dim;
+        /* K and V rows of this batch as f32: the cache rows pos0.. for an
+         * f32 cache, else staging rows stored after RoPE (kv_cache.h) */
+        float *k_new = mote__kv_k_rows(&c->kv, l, pos0), *v_new = mote__kv_v_rows(&c->kv, l, pos0);
 
         /* attention: xb (n_tok, n_embd) -> q (n_tok, q_dim), and k, v
-         * (n_tok, kv_dim) straight into the cache rows pos0.. */
+         * (n_tok, kv_dim) */
         mm_group qkv = {.n = 3,
                         .w = {&L->wq, &L->wk, &L->wv},
-                        .y = {c->q, k_layer + (size_t)pos0 * kv_dim, v_layer + (size_t)pos0 * kv_dim},
+                        .y = {c->q, k_new, v_new},
                         .y_stride = {q_dim, kv_dim, kv_dim}};
         group_plan(c, &qkv, c->xb, (size_t)n_embd);
         for (int64_t t = t0; t < t1; t++)
@@ -407,8 +379,9 @@ static void forward_batch(void *arg, int ith, int nth) {
         for (int64_t t = t0; t < t1; t++) {
             int32_t pos = pos0 + (int32_t)t;
             rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
-            rope(k_layer + (size_t)pos * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
+            rope(k_new + (size_t)t * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
         }
+        mote__kv_store(&c->kv, l, pos0, t0, t1);
         mote__threadpool_barrier(tp);
 
         /* causal attention: (token, head) pairs taken from a counter */
@@ -418,9 +391,9 @@ static void forward_batch(void *arg, int ith, int nth) {
             int64_t k = atomic_fetch_add(ctr, 1);
             if (k >= n_items) break;
             int64_t t = k / hp->n_head, h = k % hp->n_head;
-            attend_head(k32, c->q + (size_t)t * q_dim + (size_t)h * hd, k_layer, v_layer, kv_dim,
-                        (size_t)(h / group) * hd, hd, pos0 + (int32_t)t, att_scale, att,
-                        c->xo + (size_t)t * q_dim + (size_t)h * hd);
+            mote__kv_attend(&c->kv, ith, l, c->q + (size_t)t * q_dim + (size_t)h * hd,
+                            (size_t)(h / group) * hd, pos0 + (int32_t)t, att_scale, att,
+                            c->xo + (size_t)t * q_dim + (size_t)h * hd);
         }
         mote__threadpool_barrier(tp);
 

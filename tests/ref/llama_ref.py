@@ -146,11 +146,38 @@ class Llama:
         x[:, :, 1:self.n_rot:2] = x0 * s + x1 * c
         return x
 
-    def forward(self, ids, emulate=None):
+    def kv_round(self, x, kv):
+        """The K or V rows x (T, n_head_kv * head_dim) as a KV cache of type
+        kv stores them: "f16" rounds each value; "q8_0", "q4_0" quantize
+        each whole row (all heads of a position) in 32-blocks with GGML's
+        reference quantizers, then dequantize exactly."""
+        if kv == "f16":
+            return x.astype(np.float16).astype(np.float64)
+        t = {"q8_0": gguf_min.GGML_Q8_0, "q4_0": gguf_min.GGML_Q4_0}[kv]
+        q = gguf_min.quantize_q8_0 if kv == "q8_0" else gguf_min.quantize_q4_0
+        return gguf_min.decode_tensor(q(x), t, x.size).reshape(x.shape)
+
+    def kv_query(self, q, kv):
+        """The queries q (T, n_head, head_dim) as a cache of type kv meets
+        them, as GGML's CPU backend multiplies by a quantized K: converted
+        to the type's activation type — f16 for "f16"; for "q8_0"/"q4_0"
+        quantized to q8_0 in 32-blocks of each head when head_dim is a
+        multiple of 32. A head narrower than a block (mote dequantizes the
+        cache then, where GGML refuses) keeps its exact query."""
+        if kv == "f16":
+            return q.astype(np.float16).astype(np.float64)
+        if q.shape[-1] % 32:
+            return q
+        return gguf_min.decode_tensor(gguf_min.quantize_q8_0(q), gguf_min.GGML_Q8_0,
+                                      q.size).reshape(q.shape)
+
+    def forward(self, ids, emulate=None, kv_type=None):
         """Logits (T, n_vocab) float64 for token ids at positions 0..T-1.
         emulate=None: exact (every activation float64). emulate="ggml":
         activations entering each matmul rounded as GGML does (see mm), to
-        tell an implementation's inherent rounding from its bugs."""
+        tell an implementation's inherent rounding from its bugs.
+        kv_type: None, or a KV cache type ("f16", "q8_0", "q4_0") whose rounding
+        of K (after RoPE), V and the queries is applied (kv_round, kv_query)."""
         self.emulate = emulate
         ids = np.asarray(ids, dtype=np.int64)
         if ids.min() < 0 or ids.max() >= self.n_vocab:
@@ -165,6 +192,10 @@ class Llama:
             q = self.rope(self.mm(h, L["attn_q"], p + "attn_q.weight"), self.n_head)     # (T, H, D)
             k = self.rope(self.mm(h, L["attn_k"], p + "attn_k.weight"), self.n_head_kv)  # (T, Hkv, D)
             v = self.mm(h, L["attn_v"], p + "attn_v.weight").reshape(T, self.n_head_kv, D)
+            if kv_type:
+                q = self.kv_query(q, kv_type)
+                k = self.kv_round(k.reshape(T, -1), kv_type).reshape(T, self.n_head_kv, D)
+                v = self.kv_round(v.reshape(T, -1), kv_type).reshape(T, self.n_head_kv, D)
             att_out = np.empty((T, self.n_head, D))
             for hh in range(self.n_head):
                 kv = hh // group
@@ -191,10 +222,12 @@ def main():
     ap.add_argument("--npy", help="write the float64 logits as .npy")
     ap.add_argument("--emulate-ggml", action="store_true",
                     help="round activations before each matmul as GGML does for the weight type")
+    ap.add_argument("--kv", choices=("f16", "q8_0", "q4_0"),
+                    help="round K and V as a KV cache of this type stores them")
     a = ap.parse_args()
     ids = [int(t) for t in a.ids.split()]
     m = Llama(a.model)
-    logits = m.forward(ids, emulate="ggml" if a.emulate_ggml else None)
+    logits = m.forward(ids, emulate="ggml" if a.emulate_ggml else None, kv_type=a.kv)
     if a.out:
         logits.astype("<f4").tofile(a.out)
     if a.npy:

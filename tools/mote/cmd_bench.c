@@ -43,6 +43,9 @@ static const char *bench_help =
     "                      a line per test)\n"
     "  --bw-mib M          buffer of the bandwidth test in MiB (default: four times\n"
     "                      the last-level cache, 256 to 1024 MiB)\n"
+    "  --kv-type T         KV cache element type: f32 (default), f16, bf16, q8_0,\n"
+    "                      q5_1, q5_0, q4_1, q4_0, iq4_nl; the cache (max(P, N)\n"
+    "                      positions) and its size are in the kv cache column\n"
     "  -h, --help          this text\n";
 
 typedef enum { OUT_MD, OUT_CSV, OUT_JSON } out_fmt;
@@ -66,6 +69,8 @@ typedef struct bench_setup {
     double bandwidth_gbs;
     uint64_t bw_buffer_bytes;
     int64_t n_threads, reps;
+    const char *kv_type;  /* of the context, resolved */
+    uint64_t kv_bytes;    /* K and V storage of the context */
 } bench_setup;
 
 /* qsort order of doubles, ascending. */
@@ -151,17 +156,18 @@ static void fmt_count(char *buf, size_t cap, uint64_t n) {
 /* One test a row, llama-bench's columns plus isa, bytes/token, bandwidth
  * and roofline. */
 static void print_md_header(void) {
-    printf("| model | size | params | type | isa | threads | test | t/s | bytes/token | bandwidth | roofline |\n");
-    printf("| --- | ---: | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+    printf("| model | size | params | type | isa | threads | kv cache | test | t/s | bytes/token | bandwidth | roofline |\n");
+    printf("| --- | ---: | ---: | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
 }
 
 static void print_md_row(const bench_setup *bs, const bench_result *r) {
-    char size[32], params[32], bpt[32];
+    char size[32], params[32], bpt[32], kv[32];
     fmt_size(size, sizeof size, bs->info.weight_bytes);
+    fmt_size(kv, sizeof kv, bs->kv_bytes);
     fmt_count(params, sizeof params, bs->info.n_params);
     fmt_size(bpt, sizeof bpt, bs->bytes_per_token);
-    printf("| %s | %s | %s | %s | %s | %lld | %s | %.2f ± %.2f | %s | %.1f GB/s | %.1f%% |\n",
-           bs->model_name, size, params, bs->type, bs->isa, (long long)bs->n_threads, r->test,
+    printf("| %s | %s | %s | %s | %s | %lld | %s %s | %s | %.2f ± %.2f | %s | %.1f GB/s | %.1f%% |\n",
+           bs->model_name, size, params, bs->type, bs->isa, (long long)bs->n_threads, bs->kv_type, kv, r->test,
            r->tps_median, r->tps_stddev, bpt, bs->bandwidth_gbs, 100.0 * roofline(bs, r));
 }
 
@@ -180,7 +186,7 @@ static void print_escaped(const char *s, bool json) {
 
 /* CSV: a header line, then one row per test with the JSON line's scalars. */
 static void print_csv_header(void) {
-    printf("model,general_name,model_path,model_size,n_params,type,isa,threads,test,n_prompt,n_gen,reps,"
+    printf("model,general_name,model_path,model_size,n_params,type,isa,threads,kv_type,kv_bytes,test,n_prompt,n_gen,reps,"
            "tokens_per_s,stddev,bytes_per_token,bandwidth_gbs,roofline_fraction\n");
 }
 
@@ -190,9 +196,9 @@ static void print_csv_row(const bench_setup *bs, const bench_result *r) {
     print_escaped(bs->info.name ? bs->info.name : "", false);
     putchar(',');
     print_escaped(bs->model_path, false);
-    printf(",%llu,%llu,%s,%s,%lld,%s,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
+    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
-           bs->isa, (long long)bs->n_threads, r->test, (long long)r->n_prompt, (long long)r->n_gen,
+           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, r->test, (long long)r->n_prompt, (long long)r->n_gen,
            (long long)bs->reps, r->tps_median, r->tps_stddev, (unsigned long long)bs->bytes_per_token,
            bs->bandwidth_gbs, roofline(bs, r));
 }
@@ -206,11 +212,11 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
     printf(", \"model_path\": ");
     print_escaped(bs->model_path, true);
     printf(", \"model_size\": %llu, \"n_params\": %llu, \"type\": \"%s\", \"isa\": \"%s\", "
-           "\"threads\": %lld, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"reps\": %lld, "
+           "\"threads\": %lld, \"kv_type\": \"%s\", \"kv_bytes\": %llu, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"reps\": %lld, "
            "\"tokens_per_s\": %.4f, \"stddev\": %.4f, \"samples_ts\": [",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
-           bs->isa, (long long)bs->n_threads, r->test, (long long)r->n_prompt, (long long)r->n_gen,
-           (long long)bs->reps, r->tps_median, r->tps_stddev);
+           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, r->test,
+           (long long)r->n_prompt, (long long)r->n_gen, (long long)bs->reps, r->tps_median, r->tps_stddev);
     for (int64_t i = 0; i < bs->reps; i++) printf("%s%.4f", i ? ", " : "", r->samples[i]);
     printf("], \"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
            "\"roofline_fraction\": %.6f}\n",
@@ -223,6 +229,7 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
 int cmd_bench(int argc, char **argv) {
     bench_setup bs = {.n_threads = 0, .reps = 5};
     int64_t n_prompt = 512, n_gen = 128, bw_mib = 0;
+    const char *kv_type = NULL;
     out_fmt fmt = OUT_MD;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -233,6 +240,7 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_gen)) return 2; }
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1024, &bs.n_threads)) return 2; }
         else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1000, &bs.reps)) return 2; }
+        else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
         else if (!strcmp(a, "--bw-mib")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1 << 16, &bw_mib)) return 2; }
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             VAL();
@@ -279,7 +287,10 @@ int cmd_bench(int argc, char **argv) {
     mote_ctx_params cp = mote_ctx_default_params();
     cp.n_ctx = (int32_t)n_tokens;
     cp.n_threads = (int32_t)bs.n_threads;
+    cp.kv_type = kv_type;
     if (mote_ctx_new(m, &cp, &c, &err)) { rc = cli_fail("bench", "%s", err.msg); goto done; }
+    bs.kv_type = mote_ctx_kv_type(c);
+    bs.kv_bytes = mote_ctx_kv_bytes(c);
 
     /* Bandwidth first, while the model's pages are not yet competing. */
     if (mote_bench_bandwidth((int32_t)bs.n_threads, (uint64_t)bw_mib << 20, BW_PASSES, &bs.bandwidth_gbs,
@@ -287,9 +298,10 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_fail("bench", "%s", err.msg);
         goto done;
     }
-    fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; memory read bandwidth %.1f GB/s "
-            "(median of %d passes over %llu MiB)\n",
-            bs.model_path, bs.type, bs.isa, (long long)bs.n_threads, bs.bandwidth_gbs, BW_PASSES,
+    fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; kv cache %s, %llu bytes; memory read "
+            "bandwidth %.1f GB/s (median of %d passes over %llu MiB)\n",
+            bs.model_path, bs.type, bs.isa, (long long)bs.n_threads, bs.kv_type,
+            (unsigned long long)bs.kv_bytes, bs.bandwidth_gbs, BW_PASSES,
             (unsigned long long)(bs.bw_buffer_bytes >> 20));
 
     /* Warm-up: one token reads every weight once (pages them in). */

@@ -20,6 +20,9 @@ static const char *run_help =
     "  -c, --ctx N          context length (default: the model's, at most 4096)\n"
     "  -t, --threads N      threads to compute with (default: the physical cores)\n"
     "  -b, --batch N        prompt tokens evaluated together (default 512)\n"
+    "  --kv-type T          KV cache element type: f32 (default), f16, bf16, q8_0,\n"
+    "                       q5_1, q5_0, q4_1, q4_0, iq4_nl (2x to 7x less memory; the\n"
+    "                       32-block types need n_head_kv x head size divisible by 32)\n"
     "  --temp T             temperature (default 0.8); 0 is greedy\n"
     "  --top-k K            keep the K most likely tokens (default 40; 0 = off)\n"
     "  --top-p P            keep the smallest set with probability >= P (default 0.95; 1 = off)\n"
@@ -62,6 +65,7 @@ static int32_t *parse_ids(const char *s, int32_t *n_out) {
 
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *prompt = NULL, *prompt_ids = NULL, *dump_path = NULL;
+    const char *kv_type = NULL;
     int64_t n_predict = 128, n_ctx = 0, top_k = 40, repeat_last_n = 64, n_threads = 0, n_batch = 0;
     mote_sampler_params sp = mote_sampler_default_params();
     bool seed_given = false;
@@ -84,6 +88,7 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--repeat-last-n")) { VAL(); if (!cli_parse_i64("run", a, v, 0, 1 << 20, &repeat_last_n)) return 2; }
         else if (!strcmp(a, "--seed")) { VAL(); if (!cli_parse_u64("run", a, v, &sp.seed)) return 2; seed_given = true; }
         else if (!strcmp(a, "--dump-logits")) { VAL(); dump_path = v; }
+        else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
         else return cli_usage_error("run", "unknown option '%s'", a);
 #undef VAL
     }
@@ -138,6 +143,7 @@ int cmd_run(int argc, char **argv) {
     cp.n_ctx = n_ctx > 0 ? (int32_t)n_ctx : (info.n_ctx_train < 4096 ? info.n_ctx_train : 4096);
     cp.n_threads = (int32_t)n_threads;
     cp.n_batch = (int32_t)n_batch;
+    cp.kv_type = kv_type;
     if (n_prompt > cp.n_ctx) {
         cli_fail("run", "the prompt has %d tokens but the context holds %d: shorten it or raise -c", (int)n_prompt, (int)cp.n_ctx);
         goto done;
@@ -215,9 +221,10 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "mote run: stopped: the context of %d tokens is full (raise -c)\n", (int)mote_ctx_n_ctx(ctx));
     if (dump && fclose(dump) != 0) { dump = NULL; cli_fail("run", "%s: write failed", dump_path); goto done; }
     dump = NULL;
-    fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tokens/s | generation: %lld tokens, %.1f tokens/s | threads: %d\n",
+    fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tokens/s | generation: %lld tokens, %.1f tokens/s | threads: %d | kv cache: %s, %.2f MiB\n",
             t_load * 1e3, (int)n_prompt, t_prompt > 0 ? n_prompt / t_prompt : 0.0, (long long)n_gen,
-            t_gen > 0 ? (double)n_gen / t_gen : 0.0, (int)mote_ctx_n_threads(ctx));
+            t_gen > 0 ? (double)n_gen / t_gen : 0.0, (int)mote_ctx_n_threads(ctx), mote_ctx_kv_type(ctx),
+            (double)mote_ctx_kv_bytes(ctx) / 1048576.0);
     rc = 0;
 done:
     if (dump) fclose(dump);

@@ -1,0 +1,212 @@
+/* kv_cache.c — the KV cache in f32, f16/bf16 or a 32-block quantized type:
+ * allocation, storing a batch's rows, and one head's attention over them.
+ * The contract and the three read paths are described in kv_cache.h. Not
+ * here: the forward pass (llama.c), the kernels (src/kernels/).
+ */
+#include "kv_cache.h"
+#include <string.h>
+
+/* The cache types this build offers: llama.cpp's --cache-type-k set. */
+static const uint32_t kv_types[] = {MOTE_TYPE_F32,  MOTE_TYPE_F16,  MOTE_TYPE_BF16,
+                                    MOTE_TYPE_Q8_0, MOTE_TYPE_Q5_1, MOTE_TYPE_Q5_0,
+                                    MOTE_TYPE_Q4_1, MOTE_TYPE_Q4_0, MOTE_TYPE_IQ4_NL};
+#define N_KV_TYPES (sizeof kv_types / sizeof kv_types[0])
+
+int mote__kv_type_parse(const char *name, mote_error *err) {
+    if (!name || !*name) return MOTE_TYPE_F32;
+    int t = mote__type_from_name(name);
+    for (size_t i = 0; t >= 0 && i < N_KV_TYPES; i++) {
+        const mote_type_traits *tr = mote__type_traits((uint32_t)t);
+        if ((uint32_t)t == kv_types[i] && tr && tr->quantize_ref && mote__kernels_for((uint32_t)t))
+            return t;
+    }
+    mote__err(err, t < 0 ? MOTE_ERR_INVALID_ARG : MOTE_ERR_UNSUPPORTED,
+              "KV cache type '%s' is not one this build offers (f32, f16, bf16, q8_0, q5_1, q5_0, "
+              "q4_1, q4_0, iq4_nl)",
+              name);
+    return -1;
+}
+
+/* Bytes of one stored row of kv_dim values, or 0 when kv_dim is not a
+ * whole number of blocks. */
+static uint64_t row_bytes_of(uint32_t type, size_t kv_dim) {
+    uint64_t rb = 0;
+    return mote__type_row_bytes(type, (uint64_t)kv_dim, &rb) ? rb : 0;
+}
+
+uint64_t mote__kv_bytes_for(const mote_hparams *hp, uint32_t type, int32_t n_ctx) {
+    uint64_t rb = row_bytes_of(type, (size_t)hp->n_head_kv * (size_t)hp->head_dim), total = 0;
+    if (!rb || !mote__mul_u64(rb, 2u * (uint64_t)hp->n_layer * (uint64_t)n_ctx, &total)) return 0;
+    return total;
+}
+
+uint64_t mote__kv_bytes(const mote_kv_cache *kv) {
+    return 2u * (uint64_t)kv->n_layer * (uint64_t)kv->n_ctx * (uint64_t)kv->row_bytes;
+}
+
+mote_status mote__kv_init(mote_kv_cache *kv, const mote_hparams *hp, uint32_t type,
+                          int32_t n_ctx, int32_t n_batch, int32_t n_threads, mote_error *err) {
+    memset(kv, 0, sizeof *kv);
+    kv->type = type;
+    kv->tr = mote__type_traits(type);
+    kv->kt = mote__kernels_for(type);
+    if (!kv->tr || !kv->kt || !kv->tr->quantize_ref)
+        return mote__err(err, MOTE_ERR_UNSUPPORTED, "KV cache type %s has no kernels in this build",
+                         mote__type_name(type));
+    kv->n_layer = hp->n_layer;
+    kv->n_ctx = n_ctx;
+    kv->n_batch = n_batch;
+    kv->n_threads = n_threads;
+    kv->head_dim = hp->head_dim;
+    kv->kv_dim = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
+    kv->block = kv->tr->block_size;
+    kv->row_bytes = (size_t)row_bytes_of(type, kv->kv_dim);
+    if (!kv->row_bytes)
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "KV cache type %s stores blocks of %lld values, but a cache row holds %zu "
+                         "(%d KV heads x head size %d), not a multiple of it: use f32, f16 or bf16",
+                         kv->tr->name, (long long)kv->block, kv->kv_dim, (int)hp->n_head_kv,
+                         (int)hp->head_dim);
+    kv->per_head = hp->head_dim % kv->block == 0;
+
+    size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kv->row_bytes; /* bounded by the caller */
+    kv->k = mote__malloc_aligned(cache ? cache : 1, 64);
+    kv->v = mote__malloc_aligned(cache ? cache : 1, 64);
+    if (kv->k) memset(kv->k, 0, cache);
+    if (kv->v) memset(kv->v, 0, cache);
+    bool ok = kv->k && kv->v;
+    if (type != MOTE_TYPE_F32) {
+        size_t stage = (size_t)n_batch * kv->kv_dim;
+        kv->k_stage = mote__calloc(stage, sizeof(float));
+        kv->v_stage = mote__calloc(stage, sizeof(float));
+        ok = ok && kv->k_stage && kv->v_stage;
+        /* The query as the type's vec_dot_type (per-head path), and f32
+         * rows dequantized from the cache: a head's blocks, at most
+         * head_dim + 2 blocks - 2 values wide. */
+        if (kv->per_head && kv->kt->quantize_act)
+            kv->act_bytes = (size_t)((row_bytes_of(kv->kt->vec_dot_type, (size_t)hp->head_dim) + 63u) &
+                                     ~(uint64_t)63u);
+        kv->scratch_floats = ((size_t)hp->head_dim + 2u * (size_t)kv->block + 15u) & ~(size_t)15u;
+        kv->scratch_stride = kv->act_bytes + kv->scratch_floats * sizeof(float);
+        kv->scratch = mote__malloc_aligned((size_t)n_threads * kv->scratch_stride, 64);
+        ok = ok && kv->scratch;
+    }
+    if (!ok) {
+        mote__kv_free(kv);
+        return mote__err(err, MOTE_ERR_NOMEM, "out of memory allocating a %s KV cache of %.1f MiB",
+                         mote__type_name(type), 2.0 * (double)cache / 1048576.0);
+    }
+    return MOTE_OK;
+}
+
+void mote__kv_free(mote_kv_cache *kv) {
+    if (!kv) return;
+    mote__free_aligned(kv->k);
+    mote__free_aligned(kv->v);
+    mote__free(kv->k_stage);
+    mote__free(kv->v_stage);
+    mote__free_aligned(kv->scratch);
+    kv->k = kv->v = kv->scratch = NULL;
+    kv->k_stage = kv->v_stage = NULL;
+}
+
+/* Row pos of layer l in a cache array. */
+static inline uint8_t *cache_row(const mote_kv_cache *kv, uint8_t *base, int32_t l, int32_t pos) {
+    return base + ((size_t)l * (size_t)kv->n_ctx + (size_t)pos) * kv->row_bytes;
+}
+
+float *mote__kv_k_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0) {
+    return kv->k_stage ? kv->k_stage : (float *)(void *)cache_row(kv, kv->k, l, pos0);
+}
+
+float *mote__kv_v_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0) {
+    return kv->v_stage ? kv->v_stage : (float *)(void *)cache_row(kv, kv->v, l, pos0);
+}
+
+void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1) {
+    if (!kv->k_stage) return;
+    for (int64_t t = t0; t < t1; t++) {
+        int32_t pos = pos0 + (int32_t)t;
+        kv->tr->quantize_ref(kv->k_stage + (size_t)t * kv->kv_dim, cache_row(kv, kv->k, l, pos),
+                             (int64_t)kv->kv_dim);
+        kv->tr->quantize_ref(kv->v_stage + (size_t)t * kv->kv_dim, cache_row(kv, kv->v, l, pos),
+                             (int64_t)kv->kv_dim);
+    }
+}
+
+/* ---- attention ---- */
+
+/* out (n) += a * v (n). Eight independent lanes per step, which compilers
+ * turn into vector code at -O2 (no reassociation is involved, so the
+ * result is the same with or without it). */
+static inline void axpy(int32_t n, float a, const float *restrict v, float *restrict out) {
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        out[i + 0] += a * v[i + 0];
+        out[i + 1] += a * v[i + 1];
+        out[i + 2] += a * v[i + 2];
+        out[i + 3] += a * v[i + 3];
+        out[i + 4] += a * v[i + 4];
+        out[i + 5] += a * v[i + 5];
+        out[i + 6] += a * v[i + 6];
+        out[i + 7] += a * v[i + 7];
+    }
+    for (; i < n; i++) out[i] += a * v[i];
+}
+
+void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, size_t kv_off,
+                     int32_t pos, float att_scale, float *att, float *out) {
+    const mote_kernel_table *k32 = mote__kernels_for(MOTE_TYPE_F32);
+    const int32_t hd = kv->head_dim;
+    const uint8_t *kl = cache_row(kv, kv->k, l, 0), *vl = cache_row(kv, kv->v, l, 0);
+    const size_t rb = kv->row_bytes;
+
+    if (kv->type == MOTE_TYPE_F32) {
+        for (int32_t t = 0; t <= pos; t++)
+            att[t] = k32->vec_dot(hd, (const float *)(const void *)(kl + (size_t)t * rb) + kv_off, qh) *
+                     att_scale;
+        mote__softmax(att, pos + 1);
+        memset(out, 0, (size_t)hd * sizeof(float));
+        for (int32_t t = 0; t <= pos; t++)
+            axpy(hd, att[t], (const float *)(const void *)(vl + (size_t)t * rb) + kv_off, out);
+        return;
+    }
+
+    uint8_t *scratch = kv->scratch + (size_t)ith * kv->scratch_stride;
+    float *buf = (float *)(void *)(scratch + kv->act_bytes);
+    const mote_kernel_table *kt = kv->kt;
+    const size_t tsize = kv->tr->type_size;
+    if (kv->per_head) {
+        /* The head covers whole blocks: its bytes start at block kv_off/B. */
+        const size_t off = (size_t)(kv_off / (size_t)kv->block) * tsize;
+        const void *qa = qh;
+        if (kt->quantize_act) {
+            kt->quantize_act(qh, scratch, hd);
+            qa = scratch;
+        }
+        for (int32_t t = 0; t <= pos; t++)
+            att[t] = kt->vec_dot(hd, kl + (size_t)t * rb + off, qa) * att_scale;
+        mote__softmax(att, pos + 1);
+        memset(out, 0, (size_t)hd * sizeof(float));
+        for (int32_t t = 0; t <= pos; t++) {
+            kt->dequantize(vl + (size_t)t * rb + off, buf, hd);
+            axpy(hd, att[t], buf, out);
+        }
+        return;
+    }
+    /* The head lies inside blocks shared with other heads: dequantize the
+     * blocks [b0, b1) that cover it and use its values at `inner`. */
+    const size_t b = (size_t)kv->block, b0 = kv_off / b, b1 = (kv_off + (size_t)hd + b - 1) / b;
+    const int64_t n = (int64_t)((b1 - b0) * b);
+    const size_t off = b0 * tsize, inner = kv_off - b0 * b;
+    for (int32_t t = 0; t <= pos; t++) {
+        kt->dequantize(kl + (size_t)t * rb + off, buf, n);
+        att[t] = k32->vec_dot(hd, buf + inner, qh) * att_scale;
+    }
+    mote__softmax(att, pos + 1);
+    memset(out, 0, (size_t)hd * sizeof(float));
+    for (int32_t t = 0; t <= pos; t++) {
+        kt->dequantize(vl + (size_t)t * rb + off, buf, n);
+        axpy(hd, att[t], buf + inner, out);
+    }
+}

@@ -1,0 +1,89 @@
+/* kv_cache.h — the KV cache of an inference context, in a chosen element
+ * type (internal to src/model/).
+ *
+ * What it is: the K and V rows of every layer and position, stored as f32
+ * (the default), f16/bf16 or a 32-block quantized type (q8_0, q5_1, q5_0,
+ * q4_1, q4_0, iq4_nl: the set llama.cpp's --cache-type-k offers), and the
+ * attention of one query head over them. One cache row holds the
+ * n_head_kv * head_dim values of one position, quantized as a whole (so a
+ * head narrower than a block, as stories260K's 8-wide heads, still works);
+ * a row width that is not a multiple of the type's block is refused.
+ *
+ * Writing: the forward pass's matrix products write the f32 K/V rows of a
+ * batch where mote__kv_k_rows / mote__kv_v_rows point (the cache itself
+ * for f32, a staging area otherwise); after RoPE, mote__kv_store converts
+ * each row once into the cache. Reading: mote__kv_attend computes one
+ * head's softmax(q.k / sqrt(d)) @ v over positions 0..pos:
+ *   - f32: the f32 vec_dot of the kernel table and vectorizable axpy (the
+ *     values of the f32 cache are bit-identical to those before this file);
+ *   - a head that covers whole blocks (head_dim a multiple of the block):
+ *     scores through the type's own vec_dot, the query converted once to
+ *     the type's activation type (f16, or q8_0 for the 32-block types, as
+ *     GGML's CPU backend does); values dequantized a head at a time;
+ *   - otherwise (a head inside a block): the blocks covering the head are
+ *     dequantized to f32, then the f32 dot and axpy.
+ * Not here: RoPE, the projections, threads (the caller splits the heads).
+ *
+ * Threads: mote__kv_store is safe for disjoint rows; mote__kv_attend for
+ * distinct `ith` (each thread has its own scratch).
+ */
+#ifndef MOTE_KV_CACHE_H
+#define MOTE_KV_CACHE_H
+
+#include "model.h"
+
+typedef struct mote_kv_cache {
+    uint32_t type;             /* element type of the cache rows */
+    const mote_type_traits *tr;
+    const mote_kernel_table *kt;
+    int32_t n_layer, n_ctx, n_batch, n_threads, head_dim;
+    size_t kv_dim;             /* values in one row: n_head_kv * head_dim */
+    size_t row_bytes;          /* bytes of one stored row */
+    int64_t block;             /* the type's block size (1 for float types) */
+    bool per_head;             /* head_dim is a multiple of block */
+    uint8_t *k, *v;            /* (n_layer, n_ctx, row_bytes) each */
+    float *k_stage, *v_stage;  /* (n_batch, kv_dim) f32 rows before storing;
+                                  NULL when the cache itself is f32 */
+    size_t act_bytes;          /* per-thread bytes for the converted query */
+    size_t scratch_floats;     /* per-thread floats of dequantized rows */
+    uint8_t *scratch;          /* (n_threads, act_bytes + 4 * scratch_floats) */
+    size_t scratch_stride;
+} mote_kv_cache;
+
+/* The type id of a cache type name ("f32", "f16", "q8_0", ...; NULL or ""
+ * = f32); -1 with a message naming the supported ones when this build
+ * offers no cache of that type. */
+int mote__kv_type_parse(const char *name, mote_error *err);
+
+/* Allocate a cache of `type` for the model's shape: n_ctx positions, a
+ * staging area of n_batch rows, scratch for n_threads threads. Errors:
+ * MOTE_ERR_INVALID_ARG when a row (n_head_kv * head_dim values) is not a
+ * whole number of the type's blocks (the message says why), NOMEM. On
+ * failure kv holds nothing to free (mote__kv_free is still safe). */
+mote_status mote__kv_init(mote_kv_cache *kv, const mote_hparams *hp, uint32_t type,
+                          int32_t n_ctx, int32_t n_batch, int32_t n_threads, mote_error *err);
+void mote__kv_free(mote_kv_cache *kv);
+
+/* Bytes of K and V storage together (staging and scratch not counted). */
+uint64_t mote__kv_bytes(const mote_kv_cache *kv);
+/* The same for another type and shape, without allocating (0 when the
+ * type does not fit the rows). */
+uint64_t mote__kv_bytes_for(const mote_hparams *hp, uint32_t type, int32_t n_ctx);
+
+/* Where batch row t (position pos0 + t) of layer l's K (V) goes as f32:
+ * rows kv_dim floats apart, valid for t < n_batch. */
+float *mote__kv_k_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0);
+float *mote__kv_v_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0);
+
+/* Convert batch rows [t0, t1) of layer l (positions pos0 + t) from the
+ * f32 rows above into the cache. Nothing to do for an f32 cache. */
+void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1);
+
+/* out (head_dim) = softmax(qh . k_t * att_scale) @ v_t over positions
+ * t = 0..pos of layer l, where k_t, v_t are the head_dim values at kv_off
+ * in row t. att: pos + 1 floats of scratch. ith: the calling thread
+ * (0..n_threads-1). Allocates nothing. */
+void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, size_t kv_off,
+                     int32_t pos, float att_scale, float *att, float *out);
+
+#endif /* MOTE_KV_CACHE_H */
