@@ -195,6 +195,14 @@ typedef struct mote_ctx_params {
     int32_t n_batch;   /* most tokens evaluated together (the work buffers
                           are sized for it, capped at n_ctx); longer inputs
                           go in chunks. 0 = default, 512 */
+    const char *kv_type; /* element type of the KV cache: "f32" (NULL = the
+                          default), "f16", "bf16", or the 32-block types
+                          "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl"
+                          (2x to 7x smaller than f32; each cache row of
+                          n_head_kv * head_dim values is quantized once when
+                          written, so its width must be a multiple of 32).
+                          An unknown name, or a row it does not fit, is an
+                          error of mote_ctx_new naming the reason. */
 } mote_ctx_params;
 mote_ctx_params mote_ctx_default_params(void);
 
@@ -206,6 +214,10 @@ int32_t mote_ctx_n_ctx(const mote_ctx *c);
 int32_t mote_ctx_n_threads(const mote_ctx *c);
 /* Most tokens one pass evaluates together (n_batch after its cap). */
 int32_t mote_ctx_n_batch(const mote_ctx *c);
+/* Bytes of the KV cache's K and V storage (n_ctx positions, every layer). */
+uint64_t mote_ctx_kv_bytes(const mote_ctx *c);
+/* Element type name of the KV cache ("f32", "q8_0", ...). Static string. */
+const char *mote_ctx_kv_type(const mote_ctx *c);
 /* Number of positions already in the KV cache. */
 int32_t mote_ctx_n_past(const mote_ctx *c);
 /* Forget everything: the next token is evaluated at position 0. */
@@ -294,6 +306,32 @@ typedef struct mote_vocab_import_summary {
 mote_status mote_vocab_import_hf(const char *tokenizer_json, const char *config_json,
                                  const char *out_gguf, const mote_vocab_import_opts *opts,
                                  mote_vocab_import_summary *summary, mote_error *err);
+
+/* Training a byte-level BPE vocabulary (mote vocab train). */
+typedef struct mote_vocab_train_opts {
+    int32_t n_vocab;     /* tokens in all: <s>, </s>, the 256 bytes, then merges;
+                            0 = 4096 */
+    const char *pre;     /* llama.cpp pre-tokenizer name; NULL = "llama-bpe" */
+    const char *name;    /* general.name; NULL = "mote-bpe" */
+    int64_t min_count;   /* never merge a pair seen fewer times; 0 = 2 */
+} mote_vocab_train_opts;
+
+typedef struct mote_vocab_train_summary {
+    int64_t n_bytes, n_words, n_unique_words; /* of the input */
+    int32_t n_tokens;    /* written: less than asked when pairs ran out */
+    int64_t n_merges;
+    char pre[64];
+} mote_vocab_train_summary;
+
+/* Train BPE merges on the text of n_paths files and write a vocab-only GGUF
+ * (tokenizer.ggml.model "gpt2", the pre-tokenizer opts->pre, bos <s> = 0,
+ * eos </s> = 1, add_bos_token true) that mote_vocab_load reads; encoding
+ * then decoding any text gives it back byte for byte. An empty file or one
+ * with NUL bytes is MOTE_ERR_INVALID_ARG naming it. opts and summary may be
+ * NULL. */
+mote_status mote_vocab_train(const char *const *paths, int n_paths, const char *out_gguf,
+                             const mote_vocab_train_opts *opts, mote_vocab_train_summary *summary,
+                             mote_error *err);
 
 /* ---- synthetic models (mote synth) --------------------------------------- */
 
