@@ -70,6 +70,20 @@ seed_vocab_import() {
   done
 }
 
+# Seeds for fuzz_checkpoint: a checkpoint of a tiny model (dim 8, vocab
+# 260) trained for two steps by build/mote, when it is built.
+seed_checkpoint() {
+  dir=$1
+  [ -x build/mote ] || return 0
+  t=$(mktemp -d)
+  head -c 4000 README.md >"$t/text.txt"
+  build/mote vocab train "$t/text.txt" --size 260 -o "$t/v.gguf" >/dev/null 2>&1 &&
+    build/mote train --data "$t/text.txt" --vocab "$t/v.gguf" --dim 8 --layers 1 --heads 2 \
+      --kv-heads 1 --ffn 8 --ctx 8 --batch 2 --steps 3 --val-frac 0.1 --eval-every 1 \
+      --checkpoint-every 2 --checkpoint "$dir/tiny.ckpt.gguf" -o "$t/m.gguf" >/dev/null 2>&1
+  rm -rf "$t"
+}
+
 status=0
 for target in fuzz/fuzz_*.c; do
   [ -f "$target" ] || continue

@@ -456,6 +456,36 @@ float mote_trainer_next_lr(const mote_trainer *t);
 mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
                               mote_error *err);
 
+/* Checkpoints (mote train --checkpoint-every / --resume). A checkpoint is
+ * the model as mote_trainer_save writes it (`mote run` loads it) plus
+ * AdamW's moments and step, the training parameters and the caller's state
+ * below: resuming and continuing gives bit-identical weights and losses to
+ * a run that never stopped, with the same thread count. */
+typedef struct mote_train_state {
+    uint64_t rng;           /* the caller's batch sampler */
+    uint64_t data_hash;     /* the caller's fingerprint of its training data */
+    int32_t batch, seq, n_micro;
+    /* The loss curve: train_loss[i] of step i + 1 (n_train = steps done);
+     * val_loss[j] measured after val_step[j] steps. */
+    float *train_loss;
+    int64_t n_train;
+    float *val_loss;
+    int64_t *val_step;
+    int64_t n_val;
+    int64_t n_steps;        /* the run's length: set by resume, ignored by save */
+} mote_train_state;
+/* Write t and st (st's arrays are read, not kept) to path; vocab_path as in
+ * mote_trainer_save. LoRA trainers are MOTE_ERR_UNSUPPORTED. */
+mote_status mote_trainer_save_checkpoint(mote_trainer *t, const char *path, const char *vocab_path,
+                                         const mote_train_state *st, mote_error *err);
+/* A trainer that continues the checkpoint at path on n_threads threads; *st
+ * receives the state saved with it (its arrays allocated here: free them
+ * with mote_train_state_free). A file that is not a checkpoint, or whose
+ * keys or tensors disagree, is MOTE_ERR_FORMAT naming the file and what. */
+mote_status mote_trainer_resume(const char *path, int32_t n_threads, mote_trainer **out,
+                                mote_train_state *st, mote_error *err);
+void mote_train_state_free(mote_train_state *st);
+
 /* ---- quantization (mote quantize, mote imatrix) ---------------------------- */
 
 /* One step of mote_quantize_model, for a progress display: tensor `index`

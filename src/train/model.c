@@ -599,6 +599,12 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
 
 mote_status mote__tr_model_save(const mote_tr_model *m, const char *path, const char *vocab_path,
                                 const char *name, mote_error *err) {
+    return mote__tr_model_save_ext(m, path, vocab_path, name, NULL, NULL, err);
+}
+
+mote_status mote__tr_model_save_ext(const mote_tr_model *m, const char *path, const char *vocab_path,
+                                    const char *name, mote_tr_save_extra extra, void *ctx,
+                                    mote_error *err) {
     const mote_tr_shape *s = &m->shape;
     mote_gguf *vocab = NULL;
     mote_status st = MOTE_OK;
@@ -656,6 +662,7 @@ mote_status mote__tr_model_save(const mote_tr_model *m, const char *path, const 
                                         m->params + t->offset, err)))
             goto done_w;
     }
+    if (extra && (st = extra(ctx, w, err))) goto done_w;
     st = mote__gguf_write(w, path, err);
 done_w:
     mote__gguf_writer_free(w);

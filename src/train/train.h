@@ -109,6 +109,22 @@ void mote__tr_model_zero_grad(mote_tr_model *m);
  * count must equal n_vocab), or NULL for none. name: general.name or NULL. */
 mote_status mote__tr_model_save(const mote_tr_model *m, const char *path, const char *vocab_path,
                                 const char *name, mote_error *err);
+/* The same, with extra(ctx, w, err) adding keys and tensors (borrowed until
+ * the write) before the file is written: checkpoint.c's optimizer state. */
+typedef struct mote_gguf_writer mote_gguf_writer;
+typedef mote_status (*mote_tr_save_extra)(void *ctx, mote_gguf_writer *w, mote_error *err);
+mote_status mote__tr_model_save_ext(const mote_tr_model *m, const char *path, const char *vocab_path,
+                                    const char *name, mote_tr_save_extra extra, void *ctx,
+                                    mote_error *err);
+
+/* ---- what checkpoint.c reads and restores of a trainer (trainer.c) ---- */
+typedef struct mote_tr_trainer_view {
+    mote_train_params *p;
+    mote_tr_model *model;
+    struct mote_tr_adamw *opt;
+    bool lora;               /* LoRA training: checkpoints do not cover it */
+} mote_tr_trainer_view;
+void mote__trainer_view(mote_trainer *t, mote_tr_trainer_view *v);
 
 /* ---- optimizer (optim.c) ----
  *

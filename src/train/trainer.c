@@ -122,3 +122,10 @@ mote_status mote_trainer_save(const mote_trainer *t, const char *path, const cha
                               mote_error *err) {
     return mote__tr_model_save(t->model, path, vocab_path, "mote-trained", err);
 }
+
+void mote__trainer_view(mote_trainer *t, mote_tr_trainer_view *v) {
+    v->p = &t->p;
+    v->model = t->model;
+    v->opt = &t->opt;
+    v->lora = false; /* this trainer has no LoRA mode */
+}
