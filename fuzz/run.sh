@@ -84,6 +84,18 @@ seed_checkpoint() {
   rm -rf "$t"
 }
 
+# Seeds for fuzz_imatrix: the imatrix test_quantize writes, and one that
+# build/mote collects from one chunk of the calibration text (when built).
+seed_imatrix() {
+  dir=$1
+  for f in build/imatrix-seeds/*.gguf; do [ -f "$f" ] && cp "$f" "$dir/"; done
+  m=${MOTE_SHARED:-../shared}/assets/models/stories260K.gguf
+  if [ -x build/mote ] && [ -f "$m" ]; then
+    build/mote imatrix -m "$m" -f tests/data/quant/calib.txt -c 32 --chunks 1 -t 1 -q -o "$dir/one-chunk.gguf" >/dev/null 2>&1
+  fi
+  return 0
+}
+
 status=0
 for target in fuzz/fuzz_*.c; do
   [ -f "$target" ] || continue

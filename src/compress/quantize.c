@@ -279,12 +279,20 @@ static void plan_type(const mixinfo *mi, qtensor *q) {
     }
     const mote_type_traits *tr = mote__type_traits(type);
     if (q->n_cols % tr->block_size != 0) {
-        do {
+        /* name every type tried: "q4_K (blocks of 256) nor q5_0 (32)" */
+        char tried[96];
+        int len = snprintf(tried, sizeof tried, "%s (blocks of %lld)", tr->name, (long long)tr->block_size);
+        for (;;) {
             type = fallback_of(type);
-        } while (q->n_cols % mote__type_traits(type)->block_size != 0);
+            const mote_type_traits *tf = mote__type_traits(type);
+            if (q->n_cols % tf->block_size == 0) break;
+            if (len > 0 && (size_t)len < sizeof tried)
+                len += snprintf(tried + len, sizeof tried - (size_t)len, " nor %s (%lld)", tf->name,
+                                (long long)tf->block_size);
+        }
         q->fallback = true;
-        note_add(q, "fallback: rows of %lld do not fit %s (blocks of %lld): %s", (long long)q->n_cols,
-                 tr->name, (long long)tr->block_size, mote__type_name(type));
+        note_add(q, "fallback: rows of %lld do not fit %s: %s", (long long)q->n_cols, tried,
+                 mote__type_name(type));
     }
     q->type = type;
 }
