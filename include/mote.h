@@ -456,6 +456,65 @@ float mote_trainer_next_lr(const mote_trainer *t);
 mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
                               mote_error *err);
 
+/* ---- LoRA adapters (mote finetune --lora, mote run --lora, mote merge) ---- */
+
+/* Low-rank adapters on a frozen base: each target matrix W (out, in) of
+ * every block becomes W + (alpha / rank) B A, with A (rank, in) random and
+ * B (out, rank) zero at the start; only A and B train. */
+typedef struct mote_lora_train_params {
+    int32_t rank;        /* >= 1, at most each target's smaller side */
+    float alpha;         /* > 0 */
+    const char *targets; /* comma-separated: attn_q, attn_k, attn_v,
+                            attn_output, ffn_gate, ffn_up, ffn_down;
+                            NULL or "all" = all seven */
+} mote_lora_train_params;
+
+/* A trainer of LoRA adapters on the Llama GGUF at base_path, whose tensors
+ * may be of any type this build dequantizes (F32, F16, BF16, Q8_0, Q4_0,
+ * K-quants...): the block matrices stay in the file's mapping and type and
+ * are dequantized one at a time as the layers run. p's shape is ignored;
+ * p->seed draws A. mote_trainer_step and _eval work as for a full trainer;
+ * mote_trainer_n_params counts the adapters; mote_trainer_save writes the
+ * adapters (vocab_path ignored) in llama.cpp's LoRA GGUF format:
+ * general.type "adapter", adapter.type "lora", adapter.lora.alpha, and
+ * tensors "<weight>.lora_a" (ne [in, rank]) and "<weight>.lora_b"
+ * (ne [rank, out]) in F32. */
+mote_status mote_trainer_new_lora(const mote_train_params *p, const char *base_path,
+                                  const mote_lora_train_params *lp, mote_trainer **out,
+                                  mote_error *err);
+
+/* A LoRA adapter file read into memory (f32; F16/BF16 adapter tensors are
+ * converted). Adapters of the block matrices of a Llama only: a pair on any
+ * other tensor (token_embd, output) is MOTE_ERR_UNSUPPORTED naming it. */
+typedef struct mote_lora mote_lora;
+mote_status mote_lora_open(const char *path, mote_lora **out, mote_error *err);
+void mote_lora_free(mote_lora *l);
+int32_t mote_lora_n_pairs(const mote_lora *l);   /* adapted matrices */
+int32_t mote_lora_rank(const mote_lora *l);      /* the largest rank */
+float mote_lora_alpha(const mote_lora *l);       /* 0 when the file has none */
+
+/* Apply adapter l to every later mote_ctx_decode of c at strength scale:
+ * each adapted product becomes W x + scale * (alpha / rank) B A x (scale
+ * alone when the file has no alpha, as llama.cpp does). Checked first: the
+ * architecture and, for every pair, that the model has that matrix with
+ * that shape — an adapter made for another model is MOTE_ERR_FORMAT naming
+ * the tensor and both shapes, and nothing is attached. Up to 8 adapters;
+ * an adapter at scale 0 is skipped entirely (logits bit-identical to none).
+ * l must outlive its attachment. */
+mote_status mote_ctx_lora_attach(mote_ctx *c, const mote_lora *l, float scale, mote_error *err);
+/* Detach every adapter. */
+void mote_ctx_lora_clear(mote_ctx *c);
+
+/* Fold n adapters (scales[i] each, as mote_ctx_lora_attach) into the base
+ * at base_path and write out_path: every tensor and key copied, adapted
+ * matrices dequantized, W += sum scale_i (alpha_i / r_i) B_i A_i, and
+ * written as type_name ("f32", "f16", "q8_0", ...; NULL = the base
+ * matrix's own type when it is F32/F16/BF16, else F16). The same checks as
+ * attaching, before anything is written. */
+mote_status mote_lora_merge(const char *base_path, const mote_lora *const *loras,
+                            const float *scales, int n, const char *out_path,
+                            const char *type_name, mote_error *err);
+
 /* Checkpoints (mote train --checkpoint-every / --resume). A checkpoint is
  * the model as mote_trainer_save writes it (`mote run` loads it) plus
  * AdamW's moments and step, the training parameters and the caller's state

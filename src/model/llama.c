@@ -23,6 +23,7 @@
  */
 #include "model.h"
 #include "kv_cache.h"
+#include "lora.h"
 #include "observer.h"
 #include "../core/threadpool.h"
 #include <math.h>
@@ -74,6 +75,7 @@ struct mote_ctx {
     fwd_job job;
     mote_matmul_observer observer; /* NULL unless calibrating (observer.h) */
     void *observer_user;
+    mote__lora_list lora; /* attached LoRA adapters (lora.h) */
 };
 
 mote_ctx_params mote_ctx_default_params(void) {
@@ -288,6 +290,7 @@ void mote_ctx_free(mote_ctx *c) {
     if (!c) return;
     mote__threadpool_free(c->pool);
     mote__kv_free(&c->kv);
+    mote__lora_list_free(&c->lora);
     mote__free(c->x);
     mote__free(c->xb);
     mote__free(c->xb2);
@@ -309,6 +312,8 @@ int32_t mote_ctx_n_batch(const mote_ctx *c) { return c->n_batch; }
 uint64_t mote_ctx_kv_bytes(const mote_ctx *c) { return mote__kv_bytes(&c->kv); }
 const char *mote_ctx_kv_type(const mote_ctx *c) { return mote__type_name(c->kv.type); }
 void mote_ctx_reset(mote_ctx *c) { c->n_past = 0; }
+const mote_model *mote__ctx_model(const mote_ctx *c) { return c->model; }
+mote__lora_list *mote__ctx_lora_list(mote_ctx *c) { return &c->lora; }
 void mote__ctx_set_observer(mote_ctx *c, mote_matmul_observer fn, void *user) {
     c->observer = fn;
     c->observer_user = user;
@@ -376,6 +381,9 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__threadpool_barrier(tp);
         group_matmul(job, &qkv, n_tok, ith, nth, &seq);
         mote__threadpool_barrier(tp);
+        mote__lora_apply(&c->lora, l, MOTE_LORA_Q, c->xb, n_embd, c->q, q_dim, t0, t1, ith);
+        mote__lora_apply(&c->lora, l, MOTE_LORA_K, c->xb, n_embd, k_new, kv_dim, t0, t1, ith);
+        mote__lora_apply(&c->lora, l, MOTE_LORA_V, c->xb, n_embd, v_new, kv_dim, t0, t1, ith);
         for (int64_t t = t0; t < t1; t++) {
             int32_t pos = pos0 + (int32_t)t;
             rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
@@ -404,6 +412,7 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__threadpool_barrier(tp);
         group_matmul(job, &wo, n_tok, ith, nth, &seq);
         mote__threadpool_barrier(tp);
+        mote__lora_apply(&c->lora, l, MOTE_LORA_O, c->xo, q_dim, c->xb2, n_embd, t0, t1, ith);
 
         /* residual, then feed-forward: down(silu(gate x) * up x) */
         mm_group ffn = {.n = 2,
@@ -421,6 +430,11 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__threadpool_barrier(tp);
         group_matmul(job, &ffn, n_tok, ith, nth, &seq);
         mote__threadpool_barrier(tp);
+        if (c->lora.n) { /* SwiGLU below is split by elements, not tokens */
+            mote__lora_apply(&c->lora, l, MOTE_LORA_GATE, c->xb, n_embd, c->hb, n_ff, t0, t1, ith);
+            mote__lora_apply(&c->lora, l, MOTE_LORA_UP, c->xb, n_embd, c->hb2, n_ff, t0, t1, ith);
+            mote__threadpool_barrier(tp);
+        }
         {
             /* SwiGLU, split by elements so that one token uses every thread */
             int64_t e0, e1;
@@ -437,6 +451,7 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__threadpool_barrier(tp);
         group_matmul(job, &down, n_tok, ith, nth, &seq);
         mote__threadpool_barrier(tp);
+        mote__lora_apply(&c->lora, l, MOTE_LORA_DOWN, c->hb, n_ff, c->xb2, n_embd, t0, t1, ith);
         for (int64_t t = t0; t < t1; t++) {
             float *xt = c->x + (size_t)t * n_embd;
             const float *dt = c->xb2 + (size_t)t * n_embd;

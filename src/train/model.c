@@ -56,6 +56,11 @@ struct mote_tr_model {
     float *mm_work;         /* matmul work area */
     int32_t *ids, *targets; /* (N) copies of the batch */
     bool have_targets, ready_for_backward;
+    /* Frozen base (lora.c): the block matrices are not parameters here
+     * (no storage in params), lora.c computes every block linear layer
+     * (base plus adapters); nothing of this model is trained. */
+    bool frozen;
+    mote_tr_lora *lora;     /* not owned */
 };
 
 /* ---- shape and layout ---- */
@@ -127,7 +132,7 @@ static void bind_views(mote_tr_model *m, mote_tr_weights *w, float *base) {
  * (output.weight falls back to token_embd.weight: tied embeddings),
  * checked for presence, shape and a float type; an error naming the file
  * and tensor otherwise. */
-static mote_status file_tensor(const mote_gguf *g, const mote_tr_tensor *t,
+static mote_status file_tensor(const mote_gguf *g, const mote_tr_tensor *t, bool frozen,
                                const mote_gguf_tensor **out, mote_error *err) {
     const char *path = mote__gguf_path(g);
     const char *name = t->name;
@@ -142,6 +147,13 @@ static mote_status file_tensor(const mote_gguf *g, const mote_tr_tensor *t,
                          "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld]", path, name,
                          (long long)gt->ne[0], (long long)rest, (long long)t->ne[0],
                          (long long)t->ne[1]);
+    if (frozen) { /* any type that dequantizes: nothing here is trained */
+        const mote_type_traits *tr = mote__type_traits(gt->type);
+        if (!tr || !tr->dequantize_ref)
+            return mote__err(err, MOTE_ERR_UNSUPPORTED, "%s: tensor %s is %s, which this build cannot read",
+                             path, name, mote__type_name(gt->type));
+        return MOTE_OK;
+    }
     if (gt->type != MOTE_TYPE_F32 && gt->type != MOTE_TYPE_F16 && gt->type != MOTE_TYPE_BF16)
         return mote__err(err, MOTE_ERR_UNSUPPORTED,
                          "%s: tensor %s is %s; training needs F32, F16 or BF16 weights", path,
@@ -153,8 +165,8 @@ static mote_status file_tensor(const mote_gguf *g, const mote_tr_tensor *t,
  * `file`, every tensor must first be found in it (file_tensor): the sizes
  * are then those of data the file holds, so a hostile header cannot make
  * this allocate more than a few times the file's size. */
-static mote_status model_alloc(const mote_tr_shape *s, const mote_gguf *file, mote_tr_model **out,
-                               mote_error *err) {
+static mote_status model_alloc(const mote_tr_shape *s, const mote_gguf *file, bool frozen,
+                               mote_tr_model **out, mote_error *err) {
     *out = NULL;
     mote_status st = mote__tr_shape_check(s, err);
     if (st) return st;
@@ -191,10 +203,20 @@ static mote_status model_alloc(const mote_tr_shape *s, const mote_gguf *file, mo
     }
     add_tensor(m, "output_norm.weight", C, 0, &off);
     add_tensor(m, "output.weight", C, V, &off);
+    if (frozen) { /* the block matrices take no room: lora.c reads them from the file */
+        m->frozen = true;
+        off = 0;
+        for (int i = 0; i < m->n_tensors; i++) {
+            mote_tr_tensor *t = &m->tensors[i];
+            if (t->n_dims == 2 && !strncmp(t->name, "blk.", 4)) t->n = 0;
+            t->offset = off;
+            off += t->n;
+        }
+    }
     m->n_params = off;
     for (int i = 0; file && i < m->n_tensors; i++) {
         const mote_gguf_tensor *gt;
-        if ((st = file_tensor(file, &m->tensors[i], &gt, err))) {
+        if ((st = file_tensor(file, &m->tensors[i], frozen, &gt, err))) {
             mote__tr_model_free(m);
             return st;
         }
@@ -233,7 +255,7 @@ static double randn(uint64_t *s) {
 
 mote_status mote__tr_model_init(const mote_tr_shape *s, uint64_t seed, mote_tr_model **out,
                                 mote_error *err) {
-    mote_status st = model_alloc(s, NULL, out, err);
+    mote_status st = model_alloc(s, NULL, false, out, err);
     if (st) return st;
     mote_tr_model *m = *out;
     uint64_t rng = seed ^ 0x6d6f7465u; /* "mote" */
@@ -269,7 +291,7 @@ static mote_status get_u32_key(const mote_gguf *g, const char *key, bool require
     return MOTE_OK;
 }
 
-mote_status mote__tr_model_load(const char *path, mote_tr_model **out, mote_error *err) {
+static mote_status model_load(const char *path, bool frozen, mote_tr_model **out, mote_error *err) {
     *out = NULL;
     mote_gguf *g = NULL;
     mote_status s = mote_gguf_open(path, &g, err);
@@ -321,18 +343,28 @@ mote_status mote__tr_model_load(const char *path, mote_tr_model **out, mote_erro
         goto done;
     }
     mote_tr_model *m = NULL;
-    if ((s = model_alloc(&sh, g, &m, err))) goto done;
+    if ((s = model_alloc(&sh, g, frozen, &m, err))) goto done;
     for (int i = 0; i < m->n_tensors; i++) { /* all checked by model_alloc */
         const mote_tr_tensor *t = &m->tensors[i];
         const mote_gguf_tensor *gt = NULL;
-        file_tensor(g, t, &gt, NULL);
-        mote__type_traits(gt->type)->dequantize_ref(gt->data, m->params + t->offset, (int64_t)t->n);
+        file_tensor(g, t, frozen, &gt, NULL);
+        if (t->n) mote__type_traits(gt->type)->dequantize_ref(gt->data, m->params + t->offset, (int64_t)t->n);
     }
     *out = m;
 done:
     mote_gguf_close(g);
     return s;
 }
+
+mote_status mote__tr_model_load(const char *path, mote_tr_model **out, mote_error *err) {
+    return model_load(path, false, out, err);
+}
+
+mote_status mote__tr_model_load_frozen(const char *path, mote_tr_model **out, mote_error *err) {
+    return model_load(path, true, out, err);
+}
+
+void mote__tr_model_set_lora(mote_tr_model *m, mote_tr_lora *lora) { m->lora = lora; }
 
 /* ---- accessors ---- */
 
@@ -475,6 +507,27 @@ static mote_status alloc_acts(mote_tr_model *m, int64_t B, int64_t T, mote_error
     return MOTE_OK;
 }
 
+/* ---- linear layers of the blocks ----
+ *
+ * Matrix k (MOTE_TR_Q ... MOTE_TR_DOWN) of block l. A frozen model hands
+ * them to lora.c (the base read from its file, plus the adapters);
+ * otherwise W is this model's parameter and dW its gradient. */
+
+static void linear_fwd(mote_tr_model *m, int32_t l, int k, float *out, const float *inp,
+                       const float *W, int64_t N, int64_t IC, int64_t OC) {
+    if (m->frozen) mote__tr_lora_fwd(m->lora, l, k, out, inp, N, m->mm_work, m->pool);
+    else mote__tr_matmul_fwd(out, inp, W, N, IC, OC, m->mm_work, m->pool);
+}
+
+/* dinp = (set) or += (!set) dout @ W; dW += dout^T @ inp (not when frozen). */
+static void linear_bwd(mote_tr_model *m, int32_t l, int k, bool set, float *dinp, float *dW,
+                       const float *dout, const float *inp, const float *W, int64_t N,
+                       int64_t IC, int64_t OC) {
+    if (m->frozen) mote__tr_lora_bwd(m->lora, l, k, set, dinp, dout, inp, N, m->mm_work, m->pool);
+    else if (set) mote__tr_matmul_bwd_set(dinp, dW, dout, inp, W, N, IC, OC, m->mm_work, m->pool);
+    else mote__tr_matmul_bwd(dinp, dW, dout, inp, W, N, IC, OC, m->mm_work, m->pool);
+}
+
 /* ---- forward ---- */
 
 mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const int32_t *targets,
@@ -495,8 +548,14 @@ mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const i
                              "target id %d at position %lld is out of range (vocabulary %d)",
                              (int)targets[n], (long long)n, s->n_vocab);
     }
+    if (m->frozen && !m->lora)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "a frozen model needs its adapters (lora.c)");
     if (N != m->act_N || T != m->act_T) {
         mote_status st = alloc_acts(m, B, T, err);
+        if (st) return st;
+    }
+    if (m->frozen) {
+        mote_status st = mote__tr_lora_reserve(m->lora, N, err);
         if (st) return st;
     }
     m->B = B;
@@ -517,21 +576,21 @@ mote_status mote__tr_model_forward(mote_tr_model *m, const int32_t *ids, const i
         const float *x = m->res[l];
         /* attention branch: x (N, C) -> res_mid (N, C) */
         mote__tr_rmsnorm_fwd(a->ln1, a->rstd1, x, W->attn_norm, N, C, s->rms_eps, nt);
-        mote__tr_matmul_fwd(a->q, a->ln1, W->wq, N, C, qd, m->mm_work, nt);
-        mote__tr_matmul_fwd(a->k, a->ln1, W->wk, N, C, kvd, m->mm_work, nt);
-        mote__tr_matmul_fwd(a->v, a->ln1, W->wv, N, C, kvd, m->mm_work, nt);
+        linear_fwd(m, l, MOTE_TR_Q, a->q, a->ln1, W->wq, N, C, qd);
+        linear_fwd(m, l, MOTE_TR_K, a->k, a->ln1, W->wk, N, C, kvd);
+        linear_fwd(m, l, MOTE_TR_V, a->v, a->ln1, W->wv, N, C, kvd);
         mote__tr_rope_fwd(a->q, m->rope_cs, m->rope_sn, B, T, H, hd, m->n_rot);
         mote__tr_rope_fwd(a->k, m->rope_cs, m->rope_sn, B, T, Hkv, hd, m->n_rot);
         mote__tr_attention_fwd(a->atty, a->att, a->q, a->k, a->v, B, T, H, Hkv, hd,
                                m->att_scratch, nt);
-        mote__tr_matmul_fwd(m->dres, a->atty, W->wo, N, qd, C, m->mm_work, nt); /* dres: scratch */
+        linear_fwd(m, l, MOTE_TR_O, m->dres, a->atty, W->wo, N, qd, C); /* dres: scratch */
         mote__tr_residual_fwd(a->res_mid, x, m->dres, N * C);
         /* feed-forward branch: res_mid -> res[l+1] */
         mote__tr_rmsnorm_fwd(a->ln2, a->rstd2, a->res_mid, W->ffn_norm, N, C, s->rms_eps, nt);
-        mote__tr_matmul_fwd(a->gate, a->ln2, W->w_gate, N, C, F, m->mm_work, nt);
-        mote__tr_matmul_fwd(a->up, a->ln2, W->w_up, N, C, F, m->mm_work, nt);
+        linear_fwd(m, l, MOTE_TR_GATE, a->gate, a->ln2, W->w_gate, N, C, F);
+        linear_fwd(m, l, MOTE_TR_UP, a->up, a->ln2, W->w_up, N, C, F);
         mote__tr_swiglu_fwd(a->hact, a->gate, a->up, N * F, nt);
-        mote__tr_matmul_fwd(m->dres, a->hact, W->w_down, N, F, C, m->mm_work, nt);
+        linear_fwd(m, l, MOTE_TR_DOWN, m->dres, a->hact, W->w_down, N, F, C);
         mote__tr_residual_fwd(m->res[l + 1], a->res_mid, m->dres, N * C);
     }
     mote__tr_rmsnorm_fwd(m->lnf, m->rstdf, m->res[s->n_layer], m->w.out_norm, N, C, s->rms_eps, nt);
@@ -560,7 +619,8 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
 
     /* loss -> logits -> final norm -> dres = d res[n_layer] */
     mote__tr_crossentropy_bwd(m->logits, m->logits, m->targets, N, V, dloss, nt);
-    mote__tr_matmul_bwd_set(m->dln, m->g.output, m->logits, m->lnf, m->w.output, N, C, V, m->mm_work, nt);
+    mote__tr_matmul_bwd_set(m->dln, m->frozen ? NULL : m->g.output, m->logits, m->lnf, m->w.output, N, C, V,
+                            m->mm_work, nt);
     memset(m->dres, 0, (size_t)(N * C) * sizeof(float));
     mote__tr_rmsnorm_bwd(m->dres, m->g.out_norm, m->dln, m->res[s->n_layer], m->w.out_norm,
                          m->rstdf, N, C);
@@ -570,15 +630,15 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
         mote_tr_layer *G = &m->g.layers[l];
         tr_layer_acts *a = &m->la[l];
         /* feed-forward: dres is d res[l+1]; the residual passes it to res_mid */
-        mote__tr_matmul_bwd_set(m->dhact, G->w_down, m->dres, a->hact, W->w_down, N, F, C, m->mm_work, nt);
+        linear_bwd(m, l, MOTE_TR_DOWN, true, m->dhact, G->w_down, m->dres, a->hact, W->w_down, N, F, C);
         memset(m->dgate, 0, (size_t)(N * F) * sizeof(float));
         memset(m->dup, 0, (size_t)(N * F) * sizeof(float));
         mote__tr_swiglu_bwd(m->dgate, m->dup, m->dhact, a->gate, a->up, N * F, nt);
-        mote__tr_matmul_bwd_set(m->dln, G->w_gate, m->dgate, a->ln2, W->w_gate, N, C, F, m->mm_work, nt);
-        mote__tr_matmul_bwd(m->dln, G->w_up, m->dup, a->ln2, W->w_up, N, C, F, m->mm_work, nt);
+        linear_bwd(m, l, MOTE_TR_GATE, true, m->dln, G->w_gate, m->dgate, a->ln2, W->w_gate, N, C, F);
+        linear_bwd(m, l, MOTE_TR_UP, false, m->dln, G->w_up, m->dup, a->ln2, W->w_up, N, C, F);
         mote__tr_rmsnorm_bwd(m->dres, G->ffn_norm, m->dln, a->res_mid, W->ffn_norm, a->rstd2, N, C);
         /* attention: dres is now d res_mid; the residual passes it to res[l] */
-        mote__tr_matmul_bwd_set(m->datty, G->wo, m->dres, a->atty, W->wo, N, qd, C, m->mm_work, nt);
+        linear_bwd(m, l, MOTE_TR_O, true, m->datty, G->wo, m->dres, a->atty, W->wo, N, qd, C);
         memset(m->dq, 0, (size_t)(N * qd) * sizeof(float));
         memset(m->dk, 0, (size_t)(N * kvd) * sizeof(float));
         memset(m->dv, 0, (size_t)(N * kvd) * sizeof(float));
@@ -586,12 +646,12 @@ mote_status mote__tr_model_backward(mote_tr_model *m, float dloss, mote_error *e
                                Hkv, hd, m->att_scratch, nt);
         mote__tr_rope_bwd(m->dq, m->rope_cs, m->rope_sn, B, T, H, hd, m->n_rot);
         mote__tr_rope_bwd(m->dk, m->rope_cs, m->rope_sn, B, T, Hkv, hd, m->n_rot);
-        mote__tr_matmul_bwd_set(m->dln, G->wq, m->dq, a->ln1, W->wq, N, C, qd, m->mm_work, nt);
-        mote__tr_matmul_bwd(m->dln, G->wk, m->dk, a->ln1, W->wk, N, C, kvd, m->mm_work, nt);
-        mote__tr_matmul_bwd(m->dln, G->wv, m->dv, a->ln1, W->wv, N, C, kvd, m->mm_work, nt);
+        linear_bwd(m, l, MOTE_TR_Q, true, m->dln, G->wq, m->dq, a->ln1, W->wq, N, C, qd);
+        linear_bwd(m, l, MOTE_TR_K, false, m->dln, G->wk, m->dk, a->ln1, W->wk, N, C, kvd);
+        linear_bwd(m, l, MOTE_TR_V, false, m->dln, G->wv, m->dv, a->ln1, W->wv, N, C, kvd);
         mote__tr_rmsnorm_bwd(m->dres, G->attn_norm, m->dln, m->res[l], W->attn_norm, a->rstd1, N, C);
     }
-    mote__tr_embed_bwd(m->g.tok_embd, m->dres, m->ids, N, C);
+    if (!m->frozen) mote__tr_embed_bwd(m->g.tok_embd, m->dres, m->ids, N, C);
     return MOTE_OK;
 }
 
@@ -608,6 +668,9 @@ mote_status mote__tr_model_save_ext(const mote_tr_model *m, const char *path, co
     const mote_tr_shape *s = &m->shape;
     mote_gguf *vocab = NULL;
     mote_status st = MOTE_OK;
+    if (m->frozen)
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "a model with a frozen base is not saved whole: save its adapters");
     if (vocab_path) {
         if ((st = mote_gguf_open(vocab_path, &vocab, err))) return st;
         mote_gguf_vtype et;

@@ -16,6 +16,7 @@
 #define MOTE_TRAIN_H
 
 #include "../core/core.h"
+#include "../core/threadpool.h"
 
 /* The shape of a Llama model. head_dim = n_embd / n_head; n_rot = 0 means
  * head_dim (full rotary). n_ctx is the longest sequence (T) trained on and
@@ -70,6 +71,13 @@ mote_status mote__tr_model_init(const mote_tr_shape *s, uint64_t seed, mote_tr_m
 /* Load a Llama GGUF whose tensors are F32, F16 or BF16 (converted to f32).
  * Tied embeddings are untied (output starts as a copy of token_embd). */
 mote_status mote__tr_model_load(const char *path, mote_tr_model **out, mote_error *err);
+/* The same for a frozen base (LoRA, lora.c): tensors of any type that
+ * dequantizes; embeddings, norms and output are read as f32, the block
+ * matrices are not loaded (lora.c computes those layers from the file).
+ * Backward then computes input gradients only (norm weight gradients are
+ * computed and ignored). It needs mote__tr_model_set_lora before a forward,
+ * and cannot be saved. */
+mote_status mote__tr_model_load_frozen(const char *path, mote_tr_model **out, mote_error *err);
 void mote__tr_model_free(mote_tr_model *m);
 
 /* Threads the ops use, the caller's included (default 1): starts a
@@ -126,6 +134,48 @@ typedef struct mote_tr_trainer_view {
 } mote_tr_trainer_view;
 void mote__trainer_view(mote_trainer *t, mote_tr_trainer_view *v);
 
+/* ---- LoRA on a frozen base (lora.c) ----
+ *
+ * The block matrices, in the order of a block's tensors. */
+enum { MOTE_TR_Q, MOTE_TR_K, MOTE_TR_V, MOTE_TR_O, MOTE_TR_GATE, MOTE_TR_UP, MOTE_TR_DOWN,
+       MOTE_TR_N_MATS };
+/* Their GGUF names: "attn_q", ... "ffn_down". */
+extern const char *const mote__tr_mat_names[MOTE_TR_N_MATS];
+
+typedef struct mote_tr_lora mote_tr_lora;
+
+/* Adapters of rank r on the block matrices whose bit (1 << MOTE_TR_*) is
+ * set in `targets`, for the frozen model m (mote__tr_model_load_frozen of
+ * base_path, which lora.c maps again to read the matrices): A (r, IC)
+ * uniform in +-1/sqrt(IC) from seed, B (OC, r) zero, y = W x + (alpha / r)
+ * B A x. Attaches itself to m (m must outlive it). */
+mote_status mote__tr_lora_new(mote_tr_model *m, const char *base_path, int32_t rank, float alpha,
+                              unsigned targets, uint64_t seed, mote_tr_lora **out, mote_error *err);
+void mote__tr_lora_free(mote_tr_lora *lo);
+/* Every A then B, slot by slot (layer-major), and their gradients. */
+size_t mote__tr_lora_n_params(const mote_tr_lora *lo);
+float *mote__tr_lora_params(mote_tr_lora *lo);
+float *mote__tr_lora_grads(mote_tr_lora *lo);
+/* Room for the saved activations of N positions (model.c calls it before a
+ * forward). */
+mote_status mote__tr_lora_reserve(mote_tr_lora *lo, int64_t N, mote_error *err);
+/* Matrix k of block l over inp (N, IC): out (N, OC) = inp @ W^T, plus
+ * scale (inp @ A^T) @ B^T when adapted (saving inp @ A^T for backward).
+ * work: model.c's matmul work area. */
+void mote__tr_lora_fwd(mote_tr_lora *lo, int32_t l, int k, float *out, const float *inp, int64_t N,
+                       float *work, mote_threadpool *tp);
+/* Its backward: dinp = (set) or += (!set) dout @ W_eff; dA, dB += ... */
+void mote__tr_lora_bwd(mote_tr_lora *lo, int32_t l, int k, bool set, float *dinp,
+                       const float *dout, const float *inp, int64_t N, float *work,
+                       mote_threadpool *tp);
+/* Write the adapters in llama.cpp's LoRA GGUF format (lora.c's header). */
+mote_status mote__tr_lora_save(const mote_tr_lora *lo, const char *path, mote_error *err);
+/* Parse "attn_q,ffn_up,..." (or "all") into target bits; an error names an
+ * unknown name. */
+mote_status mote__tr_lora_parse_targets(const char *list, unsigned *targets, mote_error *err);
+/* Frozen models call the adapters of lo for their block matrices. */
+void mote__tr_model_set_lora(mote_tr_model *m, mote_tr_lora *lora);
+
 /* ---- optimizer (optim.c) ----
  *
  * AdamW as Loshchilov & Hutter (PyTorch's AdamW, llm.c's update):
@@ -147,6 +197,9 @@ void mote__tr_adamw_free(mote_tr_adamw *opt);
 /* One step with learning rate lr over every tensor of the model, from its
  * gradient buffer. */
 void mote__tr_adamw_step(mote_tr_adamw *opt, mote_tr_model *m, float lr);
+/* One step over a flat buffer of opt->n parameters (all decayed): the
+ * adapters of lora.c. */
+void mote__tr_adamw_step_flat(mote_tr_adamw *opt, float *params, const float *grads, float lr);
 
 /* The global L2 norm of g (n), accumulated in double. */
 double mote__tr_grad_norm(const float *g, size_t n);

@@ -9,11 +9,13 @@
  * training text (the command line does that).
  */
 #include "train.h"
+#include <string.h>
 
 struct mote_trainer {
     mote_train_params p;
     mote_tr_model *model;
     mote_tr_adamw opt;
+    mote_tr_lora *lora; /* LoRA on a frozen model: only the adapters train */
 };
 
 mote_train_params mote_train_default_params(void) {
@@ -55,8 +57,41 @@ mote_status mote_trainer_new(const mote_train_params *p, const char *init_path,
     return MOTE_OK;
 }
 
+mote_status mote_trainer_new_lora(const mote_train_params *p, const char *base_path,
+                                  const mote_lora_train_params *lp, mote_trainer **out,
+                                  mote_error *err) {
+    *out = NULL;
+    if (!p || !lp || !base_path)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "LoRA training needs parameters and a base model");
+    if (!(p->lr > 0.0f) || !(p->lr_min >= 0.0f) || p->warmup < 0 || p->n_steps <= 0)
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "learning rate %g (min %g), warm-up %d and steps %d are out of range",
+                         (double)p->lr, (double)p->lr_min, p->warmup, p->n_steps);
+    unsigned targets;
+    mote_status s = mote__tr_lora_parse_targets(lp->targets, &targets, err);
+    if (s) return s;
+    mote_trainer *t = mote__calloc(1, sizeof *t);
+    if (!t) return mote__err(err, MOTE_ERR_NOMEM, "out of memory");
+    t->p = *p;
+    s = mote__tr_model_load_frozen(base_path, &t->model, err);
+    if (!s)
+        s = mote__tr_lora_new(t->model, base_path, lp->rank, lp->alpha, targets, p->seed, &t->lora,
+                              err);
+    if (!s)
+        s = mote__tr_adamw_init(&t->opt, mote__tr_lora_n_params(t->lora), p->beta1, p->beta2,
+                                p->eps, p->weight_decay, err);
+    if (!s) s = mote__tr_model_set_threads(t->model, p->n_threads, err);
+    if (s) {
+        mote_trainer_free(t);
+        return s;
+    }
+    *out = t;
+    return MOTE_OK;
+}
+
 void mote_trainer_free(mote_trainer *t) {
     if (!t) return;
+    mote__tr_lora_free(t->lora);
     mote__tr_adamw_free(&t->opt);
     mote__tr_model_free(t->model);
     mote__free(t);
@@ -76,6 +111,7 @@ void mote_trainer_shape(const mote_trainer *t, int32_t *n_vocab, int32_t *n_embd
 }
 
 uint64_t mote_trainer_n_params(const mote_trainer *t) {
+    if (t->lora) return (uint64_t)mote__tr_lora_n_params(t->lora);
     return (uint64_t)mote__tr_model_n_params(t->model);
 }
 
@@ -95,7 +131,9 @@ mote_status mote_trainer_step(mote_trainer *t, const int32_t *ids, const int32_t
     mote_tr_model *m = t->model;
     const size_t per = (size_t)batch * (size_t)seq;
     double total = 0.0;
-    mote__tr_model_zero_grad(m);
+    float *g = t->lora ? mote__tr_lora_grads(t->lora) : mote__tr_model_grads(m);
+    const size_t n_g = t->lora ? mote__tr_lora_n_params(t->lora) : mote__tr_model_n_params(m);
+    memset(g, 0, n_g * sizeof(float));
     for (int32_t i = 0; i < n_micro; i++) {
         float l = 0.0f;
         mote_status s = mote__tr_model_forward(m, ids + i * per, targets + i * per, batch, seq, &l, err);
@@ -103,9 +141,11 @@ mote_status mote_trainer_step(mote_trainer *t, const int32_t *ids, const int32_t
         if (s) return s;
         total += l;
     }
-    float *g = mote__tr_model_grads(m);
-    double norm = mote__tr_grad_clip(g, mote__tr_model_n_params(m), t->p.grad_clip);
-    mote__tr_adamw_step(&t->opt, m, mote_trainer_next_lr(t));
+    double norm = mote__tr_grad_clip(g, n_g, t->p.grad_clip);
+    if (t->lora)
+        mote__tr_adamw_step_flat(&t->opt, mote__tr_lora_params(t->lora), g, mote_trainer_next_lr(t));
+    else
+        mote__tr_adamw_step(&t->opt, m, mote_trainer_next_lr(t));
     if (loss) *loss = (float)(total / n_micro);
     if (grad_norm) *grad_norm = (float)norm;
     return MOTE_OK;
@@ -120,6 +160,7 @@ mote_status mote_trainer_eval(mote_trainer *t, const int32_t *ids, const int32_t
 
 mote_status mote_trainer_save(const mote_trainer *t, const char *path, const char *vocab_path,
                               mote_error *err) {
+    if (t->lora) return mote__tr_lora_save(t->lora, path, err);
     return mote__tr_model_save(t->model, path, vocab_path, "mote-trained", err);
 }
 
@@ -127,5 +168,5 @@ void mote__trainer_view(mote_trainer *t, mote_tr_trainer_view *v) {
     v->p = &t->p;
     v->model = t->model;
     v->opt = &t->opt;
-    v->lora = false; /* this trainer has no LoRA mode */
+    v->lora = t->lora != NULL;
 }

@@ -16,6 +16,13 @@ int cmd_vocab_train(int argc, char **argv); /* mote vocab train (argv[0] = "trai
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+/* "FILE[:SCALE]" of --lora (mote run, mote merge): *path (FILE, a static
+ * copy when a scale was cut off; up to 8 per process) and *scale (1 when
+ * absent). A suffix that is not a number belongs to the file name. false
+ * (usage error printed) for an out-of-range scale. */
+bool cli_parse_lora_arg(const char *cmd, const char *arg, const char **path, float *scale);
 int cmd_quantize(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
 
@@ -41,5 +48,57 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 /* Read a whole file into a malloc'd buffer (*len bytes, plus a NUL). NULL
  * with a message on stderr on failure. */
 char *cli_read_file(const char *cmd, const char *path, size_t *len);
+
+/* ---- what `mote train` and `mote finetune` share (train_common.c) ---- */
+
+typedef struct cli_train_opts {
+    const char *data, *out_path;
+    int64_t ctx, batch, accum, steps, warmup, threads, log_every, eval_every, val_windows;
+    uint64_t seed;
+    float lr, wd, clip, val_frac;
+    bool warmup_set, lr_set;
+    /* Checkpoints (mote train): every ckpt_every steps (0: never) write
+     * ckpt_path with ckpt_vocab's tokenizer; resume: continue the state a
+     * checkpoint saved (its rng, steps done and curve). */
+    int64_t ckpt_every;
+    const char *ckpt_path, *ckpt_vocab;
+    const mote_train_state *resume;
+} cli_train_opts;
+/* Defaults: ctx 256, batch 16, accum 1, steps 100, warmup 10, lr 1e-3,
+ * weight decay 0.1, clip 1, seed 1, 1 thread, no held-out part. */
+cli_train_opts cli_train_opts_default(void);
+/* The help lines of the shared options. */
+extern const char *cli_train_help_common;
+/* If argv[*i] is a shared option, parse it (and its value, advancing *i):
+ * 1; not one: 0; a bad value: -1 (usage error printed). */
+int cli_train_parse_opt(const char *cmd, cli_train_opts *o, int argc, char **argv, int *i);
+/* Check required options and settle defaults (warm-up, eval interval);
+ * returns 0 or an exit status (usage error printed). */
+int cli_train_check_opts(const char *cmd, cli_train_opts *o);
+/* Seed, threads and optimizer settings of o into p. */
+void cli_train_fill_params(const cli_train_opts *o, mote_train_params *p);
+
+/* The tokenized text (BOS first): tokens [0, n_train) train, the rest is
+ * held out. */
+typedef struct cli_train_data {
+    int32_t *tokens;
+    int64_t n_tokens, n_train;
+} cli_train_data;
+/* Read, check (empty, binary) and tokenize path; 0 or 1 (error printed). */
+int cli_train_data_load(const char *cmd, const char *path, const mote_vocab *vocab, double val_frac,
+                        cli_train_data *d);
+void cli_train_data_free(cli_train_data *d);
+
+/* Losses of a run: train[i] of step i + 1; val[j] measured after val_step[j] steps. */
+typedef struct cli_train_curve {
+    float *train, *val;
+    int64_t *val_step;
+    int64_t n_train, n_val;
+} cli_train_curve;
+void cli_train_curve_free(cli_train_curve *c);
+/* The training loop (see train_common.c); curve may be NULL. 0 or 1
+ * (error printed). */
+int cli_train_run(const char *cmd, mote_trainer *tr, const cli_train_opts *o, const cli_train_data *d,
+                  cli_train_curve *curve);
 
 #endif

@@ -20,6 +20,8 @@ static const char *run_help =
     "  -c, --ctx N          context length (default: the model's, at most 4096)\n"
     "  -t, --threads N      threads to compute with (default: the physical cores)\n"
     "  -b, --batch N        prompt tokens evaluated together (default 512)\n"
+    "  --lora FILE[:SCALE]  apply a LoRA adapter (llama.cpp's adapter GGUF) at\n"
+    "                       strength SCALE (default 1); repeatable, up to 8\n"
     "  --kv-type T          KV cache element type: f32 (default), f16, bf16, q8_0,\n"
     "                       q5_1, q5_0, q4_1, q4_0, iq4_nl (2x to 7x less memory; the\n"
     "                       32-block types need n_head_kv x head size divisible by 32)\n"
@@ -66,6 +68,10 @@ static int32_t *parse_ids(const char *s, int32_t *n_out) {
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *prompt = NULL, *prompt_ids = NULL, *dump_path = NULL;
     const char *kv_type = NULL;
+    const char *lora_paths[8];
+    float lora_scales[8];
+    mote_lora *loras[8] = {0};
+    int n_lora = 0;
     int64_t n_predict = 128, n_ctx = 0, top_k = 40, repeat_last_n = 64, n_threads = 0, n_batch = 0;
     mote_sampler_params sp = mote_sampler_default_params();
     bool seed_given = false;
@@ -89,6 +95,12 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) { VAL(); if (!cli_parse_u64("run", a, v, &sp.seed)) return 2; seed_given = true; }
         else if (!strcmp(a, "--dump-logits")) { VAL(); dump_path = v; }
         else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
+        else if (!strcmp(a, "--lora")) {
+            VAL();
+            if (n_lora == 8) return cli_usage_error("run", "at most 8 adapters can be applied");
+            if (!cli_parse_lora_arg("run", v, &lora_paths[n_lora], &lora_scales[n_lora])) return 2;
+            n_lora++;
+        }
         else return cli_usage_error("run", "unknown option '%s'", a);
 #undef VAL
     }
@@ -109,6 +121,8 @@ int cmd_run(int argc, char **argv) {
 
     double t0 = mote_time_now();
     if (mote_model_load(model_path, &model, &err)) { cli_fail("run", "%s", err.msg); goto done; }
+    for (int i = 0; i < n_lora; i++)
+        if (mote_lora_open(lora_paths[i], &loras[i], &err)) { cli_fail("run", "%s", err.msg); goto done; }
     double t_load = mote_time_now() - t0;
     mote_model_info info;
     mote_model_get_info(model, &info);
@@ -149,6 +163,8 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     if (mote_ctx_new(model, &cp, &ctx, &err)) { cli_fail("run", "%s", err.msg); goto done; }
+    for (int i = 0; i < n_lora; i++)
+        if (mote_ctx_lora_attach(ctx, loras[i], lora_scales[i], &err)) { cli_fail("run", "%s", err.msg); goto done; }
     if (mote_sampler_new(&sp, info.n_vocab, &sampler, &err)) { cli_fail("run", "%s", err.msg); goto done; }
     if (dump_path && !(dump = fopen(dump_path, "wb"))) {
         cli_fail("run", "%s: cannot open for writing: %s", dump_path, strerror(errno));
@@ -232,6 +248,7 @@ done:
     free(tokens);
     mote_sampler_free(sampler);
     mote_ctx_free(ctx);
+    for (int i = 0; i < n_lora; i++) mote_lora_free(loras[i]);
     mote_model_free(model);
     return rc;
 }

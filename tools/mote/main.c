@@ -17,6 +17,8 @@ static const char *usage =
     "  synth      write a model with random weights in a real model's shape\n"
     "  bench      measure prompt and generation speed against memory bandwidth\n"
     "  train      train a small Llama model on a text file (AdamW, on the CPU)\n"
+    "  finetune   continue training a GGUF model on a text file (whole, or LoRA)\n"
+    "  merge      fold LoRA adapters into a model's weights\n"
     "  quantize   write a model's weights in a smaller type (or a llama.cpp mix)\n"
     "  imatrix    collect an importance matrix over calibration text\n"
     "\n"
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "finetune")) return cmd_finetune(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 1, argv + 1);
     if (!strcmp(cmd, "imatrix")) return cmd_imatrix(argc - 1, argv + 1);
     fprintf(stderr, "mote: unknown command '%s' (see 'mote --help')\n", cmd);
