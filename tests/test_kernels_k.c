@@ -11,7 +11,8 @@
  *     blocks) and raw random bytes (scales d, dmin over 2^-24..2^12, blocks
  *     of all-ones bytes: every level and scale at its maximum), against
  *     q8_K rows with block scales from 1e-20 to 1e20 and all-zero blocks,
- *     at activation strides that are and are not the row size: within the
+ *     at activation strides that are and are not the row size (multiples of
+ *     4: q8_K's f32 scale), within the
  *     tolerance below;
  *   - vec_dot and vec_dot_4 exactly equal to the reference when every
  *     float scale is 1 and the activations are small enough that every
@@ -176,7 +177,10 @@ static void test_vec_dot_random(void) {
         const int64_t nb = counts[ci], n = nb * MOTE_QK_K;
         const size_t wb = row_bytes(g_ti->type, n), ab = row_bytes(MOTE_TYPE_Q8_K, n);
         T_REQUIRE(wb && ab, "row size of n=%lld", (long long)n);
-        const size_t strides[] = {ab, ab + 1, ab + 40}; /* +1: every q8_K field misaligned */
+        /* q8_K rows need 4-byte alignment (d is an f32 the reference reads
+         * in place); beyond that any stride: +4 leaves the rows at every
+         * 16- and 32-byte misalignment */
+        const size_t strides[] = {ab, ab + 4, ab + 40};
         uint8_t *w = malloc(wb), *act = malloc(4 * (ab + 40)), *tmp = malloc(ab);
         for (int raw = 0; raw < 2; raw++)
             for (int wr = 0; wr < 3; wr++) {
@@ -225,7 +229,7 @@ static void test_vec_dot_exact(void) {
         const int ymax = (int)floor((0x1p24 - 1.0) / (256.0 * (double)nb * per_elem));
         if (ymax < 2) continue;
         const int64_t n = nb * MOTE_QK_K;
-        const size_t stride = nb * as + 3;
+        const size_t stride = nb * as + 12;
         uint8_t *w = malloc(nb * ws), *act = malloc(4 * stride);
         for (int rep = 0; rep < 8; rep++) {
             for (size_t i = 0; i < nb * ws; i++) w[i] = (uint8_t)rng_u64();

@@ -32,7 +32,8 @@ typedef struct mote_matrix {
  *                                  the prompt matmul; NULL = use vec_dot.
  *                                  stride: any multiple of the activation
  *                                  element's alignment (4 bytes for f32, 2
- *                                  for f16/bf16; block types: any)
+ *                                  for f16/bf16; block types: that of their
+ *                                  scale field, 2, or 4 for q8_K's f32)
  *   quantize_act(x, y, n)          f32 activations -> vec_dot_type (NULL when
  *                                  vec_dot_type is f32)
  *   dequantize(x, y, n)            weight row(s) -> f32 */
