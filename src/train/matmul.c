@@ -323,7 +323,7 @@ static void matmul_bwd(float *dinp, bool dinp_set, float *dW, const float *dout,
                        const float *W, int64_t N, int64_t IC, int64_t OC, mote_threadpool *tp) {
     if (dinp) gemm_strided(dinp, dout, W, N, OC, IC, OC, 1, IC, IC, dinp_set, tp);
     /* dW (OC, IC) += dout^T @ inp: A[o, n] = dout[n, o], read in place */
-    gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, tp);
+    if (dW) gemm_strided(dW, dout, inp, OC, N, IC, 1, OC, IC, IC, false, tp);
 }
 
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,

@@ -65,7 +65,8 @@ size_t mote__tr_matmul_work_floats(int64_t N, int64_t IC, int64_t OC);
 void mote__tr_matmul_fwd(float *out, const float *inp, const float *W, int64_t N, int64_t IC,
                          int64_t OC, float *work, mote_threadpool *tp);
 /* dinp (N, IC) += dout (N, OC) @ W (OC, IC) (skipped if dinp is NULL);
- * dW (OC, IC) += dout^T (OC, N) @ inp (N, IC). */
+ * dW (OC, IC) += dout^T (OC, N) @ inp (N, IC) (skipped if dW is NULL: a
+ * frozen weight). */
 void mote__tr_matmul_bwd(float *dinp, float *dW, const float *dout, const float *inp,
                          const float *W, int64_t N, int64_t IC, int64_t OC, float *work,
                          mote_threadpool *tp);

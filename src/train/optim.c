@@ -48,28 +48,38 @@ void mote__tr_adamw_free(mote_tr_adamw *opt) {
     opt->m = opt->v = NULL;
 }
 
-void mote__tr_adamw_step(mote_tr_adamw *opt, mote_tr_model *model, float lr) {
-    opt->t++;
+/* The update of n parameters p (moments m, v) from g, at step opt->t. */
+static void adamw_update(const mote_tr_adamw *opt, float *p, float *m, float *v, const float *g,
+                         size_t n, float lr, float wd) {
     const float b1 = opt->beta1, b2 = opt->beta2;
     /* Bias corrections in double: 1 - b2^t is tiny for small t. */
     const float corr1 = (float)(1.0 - pow((double)b1, (double)opt->t));
     const float corr2 = (float)(1.0 - pow((double)b2, (double)opt->t));
+    for (size_t j = 0; j < n; j++) {
+        float mj = b1 * m[j] + (1.0f - b1) * g[j];
+        float vj = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
+        m[j] = mj;
+        v[j] = vj;
+        float mhat = mj / corr1, vhat = vj / corr2;
+        p[j] -= lr * (mhat / (sqrtf(vhat) + opt->eps) + wd * p[j]);
+    }
+}
+
+void mote__tr_adamw_step(mote_tr_adamw *opt, mote_tr_model *model, float lr) {
+    opt->t++;
     float *params = mote__tr_model_params(model);
     const float *grads = mote__tr_model_grads(model);
     for (int i = 0; i < mote__tr_model_n_tensors(model); i++) {
         const mote_tr_tensor *t = mote__tr_model_tensor(model, i);
         const float wd = t->decay ? opt->weight_decay : 0.0f;
-        float *p = params + t->offset, *m = opt->m + t->offset, *v = opt->v + t->offset;
-        const float *g = grads + t->offset;
-        for (size_t j = 0; j < t->n; j++) {
-            float mj = b1 * m[j] + (1.0f - b1) * g[j];
-            float vj = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
-            m[j] = mj;
-            v[j] = vj;
-            float mhat = mj / corr1, vhat = vj / corr2;
-            p[j] -= lr * (mhat / (sqrtf(vhat) + opt->eps) + wd * p[j]);
-        }
+        adamw_update(opt, params + t->offset, opt->m + t->offset, opt->v + t->offset,
+                     grads + t->offset, t->n, lr, wd);
     }
+}
+
+void mote__tr_adamw_step_flat(mote_tr_adamw *opt, float *params, const float *grads, float lr) {
+    opt->t++;
+    adamw_update(opt, params, opt->m, opt->v, grads, opt->n, lr, opt->weight_decay);
 }
 
 double mote__tr_grad_norm(const float *g, size_t n) {
