@@ -8,8 +8,9 @@
  * mote__matvec, i.e. the level MOTE_ISA selects. Per type and level:
  *   - vec_dot and vec_dot_4 on several weight rows of 1..11 super-blocks,
  *     quantized from random floats (block scales from 1e-4 to 50, all-zero
- *     blocks) and raw random bytes (scales d, dmin over 2^-24..2^12, blocks
- *     of all-ones bytes: every level and scale at its maximum), against
+ *     blocks) and raw random bytes (scales d, dmin over 2^-24..2^13, and a
+ *     block of all-0xff bytes but its f16 scales: the largest levels and
+ *     the unsigned scales at their maximum), against
  *     q8_K rows with block scales from 1e-20 to 1e20 and all-zero blocks,
  *     at activation strides that are and are not the row size (multiples of
  *     4: q8_K's f32 scale), within the

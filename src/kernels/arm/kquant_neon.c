@@ -16,7 +16,7 @@
  * unsigned level (at most 31), whose min term is then taken from the
  * activation's bsums: x . y = yd * (da * sum_s sc_s sum_e q_e yq_e - db *
  * sum_s m_s bsums_s). SDOT sums 4 byte products per int32 lane, the
- * sub-block scale multiplies the lanes (MLA by element), all exact in int32
+ * sub-block scale multiplies the lanes (MLA), all exact in int32
  * as in the reference; only the float scaling per super-block differs from
  * it in rounding (tolerance: tests/test_kernels_k.c). iq4_nl looks its
  * nibbles up in the 16-entry table with TBL.
@@ -71,17 +71,14 @@ ALWAYS_INLINE uint8x16_t u8x16_from_u32(uint32_t a, uint32_t b, uint32_t c, uint
                                              vcreate_u32((uint64_t)d << 32 | c)));
 }
 
-/* The 16 int8 of s as 4 int32x4 (elements 4j .. 4j + 3 in out[j]). */
-ALWAYS_INLINE void widen_s8(int8x16_t s, int32x4_t out[4]) {
+/* The 16 int8 of s as int32 out[16]. */
+ALWAYS_INLINE void widen_s8(int8x16_t s, int32_t out[16]) {
     const int16x8_t lo = vmovl_s8(vget_low_s8(s)), hi = vmovl_s8(vget_high_s8(s));
-    out[0] = vmovl_s16(vget_low_s16(lo));
-    out[1] = vmovl_s16(vget_high_s16(lo));
-    out[2] = vmovl_s16(vget_low_s16(hi));
-    out[3] = vmovl_s16(vget_high_s16(hi));
+    vst1q_s32(out, vmovl_s16(vget_low_s16(lo)));
+    vst1q_s32(out + 4, vmovl_s16(vget_high_s16(lo)));
+    vst1q_s32(out + 8, vmovl_s16(vget_low_s16(hi)));
+    vst1q_s32(out + 12, vmovl_s16(vget_high_s16(hi)));
 }
-
-/* v * s[j] + acc, j a constant 0..15 (MLA by element). */
-#define MLA_LANE(acc, v, s, j) vmlaq_laneq_s32((acc), (v), (s)[(j) / 4], (j) % 4)
 
 /* ---- the weight types ---- */
 
@@ -107,7 +104,7 @@ ALWAYS_INLINE bool k_scale32(enum ktype t) { return t == T_Q4_K || t == T_Q5_K; 
 ALWAYS_INLINE bool k_unit_scale(enum ktype t) { return t == T_TQ1_0 || t == T_TQ2_0; }
 
 typedef struct {
-    int32x4_t sc[4];  /* scale of 16-sub-block s (or, k_scale32, of 32-sub-block s < 8) */
+    int32_t sc[16];   /* scale of 16-sub-block s (or, k_scale32, of 32-sub-block s < 8) */
     int16x8_t mn[2];  /* k_has_min: min of 16-sub-block s (q4_K/q5_K: of 32-sub-block s) */
     float da, db;
 } kblock;
@@ -257,10 +254,10 @@ ALWAYS_INLINE void k_dot(enum ktype t, int R, int64_t n, const void *vx, const v
                     isum[r] = vdotq_s32(vdotq_s32(isum[r], q0, y0), q1, y1);
                 } else if (k_scale32(t)) {
                     const int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), q0, y0), q1, y1);
-                    isum[r] = MLA_LANE(isum[r], p, kb.sc, k);
+                    isum[r] = vmlaq_n_s32(isum[r], p, kb.sc[k]);
                 } else {
-                    isum[r] = MLA_LANE(isum[r], vdotq_s32(vdupq_n_s32(0), q0, y0), kb.sc, 2 * k);
-                    isum[r] = MLA_LANE(isum[r], vdotq_s32(vdupq_n_s32(0), q1, y1), kb.sc, 2 * k + 1);
+                    isum[r] = vmlaq_n_s32(isum[r], vdotq_s32(vdupq_n_s32(0), q0, y0), kb.sc[2 * k]);
+                    isum[r] = vmlaq_n_s32(isum[r], vdotq_s32(vdupq_n_s32(0), q1, y1), kb.sc[2 * k + 1]);
                 }
             }
         }
