@@ -96,6 +96,24 @@ seed_imatrix() {
   return 0
 }
 
+# Seeds for fuzz_logits: a header-only file (vocabulary 2, window 8, BOS,
+# no rows), one row over 2 tokens, and the saved logits of a short text
+# by build/mote on stories260K (when built).
+seed_logits() {
+  dir=$1
+  hdr() { printf 'MOTELGT1\001\000\000\000\002\000\000\000\010\000\000\000\001\000\000\000'
+          printf "\\$1\000\000\000\000\000\000\000\\$2\000\000\000\000\000\000\000"; head -c 72 /dev/zero; }
+  hdr 000 000 >"$dir/empty.lgt"
+  { hdr 001 001; printf '\000\000\200\277\001\000\000\000\000\000\377\377'; } >"$dir/one-row.lgt"
+  m=${MOTE_SHARED:-../shared}/assets/models/stories260K.gguf
+  if [ -x build/mote ] && [ -f "$m" ]; then
+    printf 'Once upon a time there was a cat.' >"$dir/t.txt"
+    build/mote perplexity -m "$m" -f "$dir/t.txt" -c 8 -t 1 --save-logits "$dir/cat.lgt" >/dev/null 2>&1
+    rm -f "$dir/t.txt"
+  fi
+  return 0
+}
+
 status=0
 for target in fuzz/fuzz_*.c; do
   [ -f "$target" ] || continue

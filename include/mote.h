@@ -646,6 +646,56 @@ mote_status mote_imatrix_compute(const char *model_path, const char *text_path,
                                  const char *out_path, const mote_imatrix_params *p,
                                  mote_imatrix_summary *summary, mote_error *err);
 
+/* ---- measuring quality (mote perplexity) --------------------------------- */
+
+/* The model a context evaluates. */
+const mote_model *mote_ctx_model(const mote_ctx *c);
+
+typedef struct mote_ppl_params {
+    /* Write the log-probabilities of every scored position here (mote's
+     * logits file, 16 bits per token, with a header naming the model,
+     * vocabulary, window and text): the base for a later kl_base. NULL: no. */
+    const char *save_logits;
+    /* Compare with the logits saved in this file by a run of another model
+     * (a quantized one) over the same text, window and vocabulary; any
+     * mismatch is MOTE_ERR_INVALID_ARG saying which. NULL: no. */
+    const char *kl_base;
+    /* Called after each window (may be NULL): windows done of n_windows,
+     * and the perplexity so far. */
+    void (*progress)(void *user, int64_t done, int64_t n_windows, double ppl);
+    void *progress_user;
+} mote_ppl_params;
+mote_ppl_params mote_ppl_default_params(void);
+
+typedef struct mote_ppl_result {
+    int64_t n_tokens;      /* tokens of the text (BOS not counted) */
+    int64_t n_windows;     /* windows of n_ctx positions evaluated */
+    int64_t n_scored;      /* positions scored (tokens predicted) */
+    int64_t n_bytes;       /* bytes the scored tokens decode to */
+    int32_t n_ctx;         /* the window: the context's n_ctx */
+    int bos_windows;       /* 1: windows start with BOS; every text token scored */
+    double nll_mean;       /* mean negative log-likelihood, nats per token */
+    double ppl, ppl_err;   /* exp(nll_mean) and its standard error */
+    double bits_per_byte;  /* sum of NLL in bits / n_bytes */
+    int has_kl;            /* with kl_base, KL(base || this model) per position: */
+    double kld_mean, kld_err, kld_p99, kld_max;
+    double same_top;       /* share of positions whose most likely token is the base's */
+    char base_model[65];   /* general.name of the model that wrote kl_base */
+} mote_ppl_result;
+
+/* Perplexity of the context's model on text (len bytes, tokenized without
+ * special tokens) in non-overlapping windows of mote_ctx_n_ctx(c)
+ * positions: with a BOS token each window is BOS + the next n_ctx - 1 text
+ * tokens and every text token is scored; without one, a window is n_ctx
+ * tokens and its first is context only. Decodes through c as configured
+ * (KV cache type, batch, threads, LoRA adapters attached); resets it
+ * before each window. Errors: an empty text, too few tokens to score one,
+ * a window < 2 or longer than the model's training context
+ * (MOTE_ERR_INVALID_ARG), a model without tokenizer, a base file that is
+ * malformed (MOTE_ERR_FORMAT) or of another text/window/vocabulary. */
+mote_status mote_perplexity(mote_ctx *c, const char *text, size_t len, const mote_ppl_params *p,
+                            mote_ppl_result *res, mote_error *err);
+
 /* ---- misc ------------------------------------------------------------------ */
 
 const char *mote_version(void);

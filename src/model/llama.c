@@ -310,6 +310,7 @@ int32_t mote_ctx_n_past(const mote_ctx *c) { return c->n_past; }
 int32_t mote_ctx_n_threads(const mote_ctx *c) { return c->n_threads; }
 int32_t mote_ctx_n_batch(const mote_ctx *c) { return c->n_batch; }
 uint64_t mote_ctx_kv_bytes(const mote_ctx *c) { return mote__kv_bytes(&c->kv); }
+const mote_model *mote_ctx_model(const mote_ctx *c) { return c->model; }
 const char *mote_ctx_kv_type(const mote_ctx *c) { return mote__type_name(c->kv.type); }
 void mote_ctx_reset(mote_ctx *c) { c->n_past = 0; }
 const mote_model *mote__ctx_model(const mote_ctx *c) { return c->model; }

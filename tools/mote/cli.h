@@ -15,6 +15,7 @@ int cmd_vocab(int argc, char **argv);
 int cmd_vocab_train(int argc, char **argv); /* mote vocab train (argv[0] = "train") */
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_merge(int argc, char **argv);

@@ -16,6 +16,7 @@ static const char *usage =
     "  vocab      import a Hugging Face tokenizer.json as a vocab GGUF\n"
     "  synth      write a model with random weights in a real model's shape\n"
     "  bench      measure prompt and generation speed against memory bandwidth\n"
+    "  perplexity score a model on a text: perplexity, bits per byte, KL vs a base\n"
     "  train      train a small Llama model on a text file (AdamW, on the CPU)\n"
     "  finetune   continue training a GGUF model on a text file (whole, or LoRA)\n"
     "  merge      fold LoRA adapters into a model's weights\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "vocab")) return cmd_vocab(argc - 1, argv + 1);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "perplexity")) return cmd_perplexity(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "finetune")) return cmd_finetune(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
