@@ -7,6 +7,8 @@
 #   make test-aarch64  cross-compile for aarch64 (build/aarch64) and run the
 #                   tests under qemu-user; "skip" without the tools
 #   make bench-kernels  GB/s of each kernel's matrix-vector product
+#   make quant-report   per quantization type: bits/weight, size, perplexity,
+#                   KL divergence, same-top %, tokens/s (build/quant-report.md)
 # Sources and tests are discovered: src/**/*.c go into libmote.a,
 # tools/mote/*.c into mote, tests/test_*.c each into a test binary.
 
@@ -119,6 +121,12 @@ bench-kernels: $(BUILD)/bench/kernels
 
 bench: all
 	@sh bench/run.sh $(BUILD)
+
+# Quantization types side by side on MODEL (default: models/mote-tiny.gguf,
+# else ../shared's stories260K): see bench/quant_report.sh.
+.PHONY: quant-report
+quant-report: all
+	@sh bench/quant_report.sh $(BUILD)
 
 clean:
 	rm -rf build

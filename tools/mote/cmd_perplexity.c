@@ -29,6 +29,8 @@ static const char *ppl_help =
     "  -t, --threads N      threads (default: the physical cores)\n"
     "  --kv-type T          KV cache type: f32 (default), f16, bf16, q8_0, q5_1,\n"
     "                       q5_0, q4_1, q4_0, iq4_nl\n"
+    "  --lora FILE[:SCALE]  evaluate with a LoRA adapter applied at strength SCALE\n"
+    "                       (default 1); repeatable, up to 8\n"
     "  --save-logits FILE   save the log-probabilities of every scored position\n"
     "                       (16 bits each; the header names the model, vocabulary,\n"
     "                       window and text) as the base for --kl-base\n"
@@ -53,6 +55,10 @@ static void progress(void *user, int64_t done, int64_t n_windows, double ppl) {
 
 int cmd_perplexity(int argc, char **argv) {
     const char *model_path = NULL, *text_path = NULL, *kv_type = NULL;
+    const char *lora_paths[8];
+    float lora_scales[8];
+    mote_lora *loras[8] = {0};
+    int n_lora = 0;
     int64_t n_ctx = 0, n_batch = 0, n_threads = 0;
     bool json = false;
     mote_ppl_params pp = mote_ppl_default_params();
@@ -68,6 +74,12 @@ int cmd_perplexity(int argc, char **argv) {
         else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
         else if (!strcmp(a, "--save-logits")) { VAL(); pp.save_logits = v; }
         else if (!strcmp(a, "--kl-base")) { VAL(); pp.kl_base = v; }
+        else if (!strcmp(a, "--lora")) {
+            VAL();
+            if (n_lora == 8) return cli_usage_error("perplexity", "at most 8 adapters can be applied");
+            if (!cli_parse_lora_arg("perplexity", v, &lora_paths[n_lora], &lora_scales[n_lora])) return 2;
+            n_lora++;
+        }
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             VAL();
             if (!strcmp(v, "text")) json = false;
@@ -94,6 +106,8 @@ int cmd_perplexity(int argc, char **argv) {
         goto done;
     }
     if (mote_model_load(model_path, &model, &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
+    for (int i = 0; i < n_lora; i++)
+        if (mote_lora_open(lora_paths[i], &loras[i], &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
     mote_model_info info;
     mote_model_get_info(model, &info);
     if (n_ctx > info.n_ctx_train) {
@@ -107,6 +121,8 @@ int cmd_perplexity(int argc, char **argv) {
     cp.n_threads = (int32_t)n_threads;
     cp.kv_type = kv_type;
     if (mote_ctx_new(model, &cp, &ctx, &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
+    for (int i = 0; i < n_lora; i++)
+        if (mote_ctx_lora_attach(ctx, loras[i], lora_scales[i], &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
 
     pp.progress = progress;
     mote_ppl_result r;
@@ -147,6 +163,7 @@ int cmd_perplexity(int argc, char **argv) {
     rc = 0;
 done:
     mote_ctx_free(ctx);
+    for (int i = 0; i < n_lora; i++) mote_lora_free(loras[i]);
     mote_model_free(model);
     free(text);
     return rc;
