@@ -84,6 +84,25 @@ seed_checkpoint() {
   rm -rf "$t"
 }
 
+# Seeds for fuzz_lora: a rank-2 adapter of a tiny model (dim 8, vocab
+# 260; one step of mote train, then one of mote finetune --lora on every
+# matrix) and one on attn_q alone, by build/mote when it is built.
+seed_lora() {
+  dir=$1
+  [ -x build/mote ] || return 0
+  t=$(mktemp -d)
+  head -c 4000 README.md >"$t/text.txt"
+  build/mote vocab train "$t/text.txt" --size 260 -o "$t/v.gguf" >/dev/null 2>&1 &&
+    build/mote train --data "$t/text.txt" --vocab "$t/v.gguf" --dim 8 --layers 1 --heads 2 \
+      --kv-heads 1 --ffn 8 --ctx 8 --batch 2 --steps 1 -o "$t/m.gguf" >/dev/null 2>&1 &&
+    for tg in all attn_q; do
+      build/mote finetune -m "$t/m.gguf" --lora --rank 2 --targets $tg --data "$t/text.txt" --ctx 8 \
+        --batch 2 --steps 1 -o "$t/$tg.gguf" >/dev/null 2>&1 && cp "$t/$tg.gguf" "$dir/tiny-$tg.lora.gguf"
+    done
+  rm -rf "$t"
+  return 0
+}
+
 # Seeds for fuzz_imatrix: the imatrix test_quantize writes, and one that
 # build/mote collects from one chunk of the calibration text (when built).
 seed_imatrix() {
