@@ -101,5 +101,13 @@ void cli_train_curve_free(cli_train_curve *c);
  * (error printed). */
 int cli_train_run(const char *cmd, mote_trainer *tr, const cli_train_opts *o, const cli_train_data *d,
                   cli_train_curve *curve);
+/* A fingerprint (FNV-1a) of the tokens and the split of d: a checkpoint
+ * records it, and resuming on other data is refused. */
+uint64_t cli_train_data_hash(const cli_train_data *d);
+
+/* The loss curve as an SVG file (loss_svg.c): train[i] of step i + 1,
+ * val[j] after val_step[j] steps. 0, or 1 with an error printed. */
+int cli_write_loss_svg(const char *path, const char *title, const float *train, int64_t n_train,
+                       const float *val, const int64_t *val_step, int64_t n_val);
 
 #endif

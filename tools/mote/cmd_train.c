@@ -3,8 +3,12 @@
  *
  * The model starts from random weights of the given shape, or from --init;
  * the options, the text and the loop are train_common.c's (shared with
- * `mote finetune`). Writes the model (with the vocab's tokenizer) to -o.
- * Not here: anything of the training itself (src/train/ through mote.h).
+ * `mote finetune`). Writes the model (with the vocab's tokenizer) to -o,
+ * and its loss curve to OUT.loss.svg (OUT without .gguf). With
+ * --checkpoint-every it writes checkpoints (model + optimizer state) that
+ * --resume continues exactly: the shape, schedule, batch and sampler come
+ * from the checkpoint, and the text must be the same. Not here: anything
+ * of the training itself (src/train/ through mote.h).
  */
 #include "cli.h"
 #include <stdio.h>
@@ -29,10 +33,19 @@ static const char *train_help_head =
     "  --heads N          query heads (default 8)\n"
     "  --kv-heads N       key/value heads, dividing --heads (default 4)\n"
     "  --ffn N            feed-forward width (default 172)\n"
-    "  --ctx N            tokens per training sequence (default 256)\n";
+    "  --ctx N            tokens per training sequence (default 256)\n"
+    "  --checkpoint-every N  write a checkpoint (weights + AdamW state) every N\n"
+    "                     steps (default 0: never)\n"
+    "  --checkpoint FILE  where (default OUT.ckpt.gguf; each one replaces the last)\n"
+    "  --resume FILE      continue a checkpoint exactly where it stopped: its shape,\n"
+    "                     schedule, batch and sampler win over the flags; --data\n"
+    "                     and --val-frac must give the same text; --vocab defaults\n"
+    "                     to the checkpoint's own tokenizer; -t should be the same\n"
+    "                     for bit-identical results\n"
+    "  Also writes the loss curve as OUT.loss.svg beside OUT.gguf.\n";
 
 int cmd_train(int argc, char **argv) {
-    const char *vocab_path = NULL, *init = NULL;
+    const char *vocab_path = NULL, *init = NULL, *resume = NULL;
     int64_t dim = 64, layers = 5, heads = 8, kv_heads = 4, ffn = 172;
     cli_train_opts o = cli_train_opts_default();
     const char *C = "train";
@@ -57,14 +70,34 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--kv-heads")) INT(kv_heads, 1, 1024);
         else if (!strcmp(a, "--ffn")) INT(ffn, 1, 1 << 20);
         else if (!strcmp(a, "--ctx")) INT(o.ctx, 1, 1 << 16);
+        else if (!strcmp(a, "--checkpoint-every")) INT(o.ckpt_every, 1, 1 << 30);
+        else if (!strcmp(a, "--checkpoint")) { VAL(); o.ckpt_path = v; }
+        else if (!strcmp(a, "--resume")) { VAL(); resume = v; }
         else return cli_usage_error(C, "unknown option '%s'", a);
 #undef INT
 #undef VAL
     }
     if (!o.data) return cli_usage_error(C, "no training text given: pass --data FILE");
-    if (!vocab_path) return cli_usage_error(C, "no tokenizer given: pass --vocab VOCAB.gguf");
+    if (!vocab_path && !resume) return cli_usage_error(C, "no tokenizer given: pass --vocab VOCAB.gguf");
+    if (resume && init) return cli_usage_error(C, "give --resume or --init, not both");
+    if (!vocab_path) vocab_path = resume; /* a checkpoint carries the tokenizer */
     int urc = cli_train_check_opts(C, &o);
     if (urc) return urc;
+    /* OUT.gguf -> OUT.ckpt.gguf and OUT.loss.svg */
+    size_t out_len = strlen(o.out_path);
+    if (out_len > 5 && !strcmp(o.out_path + out_len - 5, ".gguf")) out_len -= 5;
+    char *ckpt_default = malloc(out_len + 16), *svg_path = malloc(out_len + 16);
+    if (!ckpt_default || !svg_path) {
+        free(ckpt_default);
+        free(svg_path);
+        return cli_fail(C, "out of memory");
+    }
+    snprintf(ckpt_default, out_len + 16, "%.*s.ckpt.gguf", (int)out_len, o.out_path);
+    snprintf(svg_path, out_len + 16, "%.*s.loss.svg", (int)out_len, o.out_path);
+    if (!o.ckpt_path) o.ckpt_path = ckpt_default;
+    o.ckpt_vocab = vocab_path;
+    mote_train_state rst = {0};
+    cli_train_curve curve = {0};
 
     int rc = 1;
     mote_error err = {0};
@@ -79,7 +112,22 @@ int cmd_train(int argc, char **argv) {
     p.n_embd = (int32_t)dim, p.n_layer = (int32_t)layers, p.n_head = (int32_t)heads;
     p.n_head_kv = (int32_t)kv_heads, p.n_ff = (int32_t)ffn, p.n_ctx = (int32_t)o.ctx;
     cli_train_fill_params(&o, &p);
-    if (mote_trainer_new(&p, init, &tr, &err)) { cli_fail(C, "%s", err.msg); goto done; }
+    if (resume) {
+        if (mote_trainer_resume(resume, (int32_t)o.threads, &tr, &rst, &err)) { cli_fail(C, "%s", err.msg); goto done; }
+        if (rst.data_hash != cli_train_data_hash(&d)) {
+            cli_fail(C, "%s was made on other training text (or another --val-frac) than %s",
+                     resume, o.data);
+            goto done;
+        }
+        o.batch = rst.batch, o.ctx = rst.seq, o.accum = rst.n_micro, o.steps = rst.n_steps;
+        if (o.eval_every > o.steps) o.eval_every = o.steps;
+        o.resume = &rst;
+        fprintf(stderr, "mote train: resuming %s at step %lld of %lld\n", resume, (long long)rst.n_train,
+                (long long)rst.n_steps);
+    } else if (mote_trainer_new(&p, init, &tr, &err)) {
+        cli_fail(C, "%s", err.msg);
+        goto done;
+    }
     int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     mote_trainer_shape(tr, &n_vocab, &n_embd, &n_layer, &n_head, &n_head_kv, &n_ff, &n_ctx);
     if (n_vocab != mote_vocab_n_tokens(vocab)) {
@@ -97,11 +145,19 @@ int cmd_train(int argc, char **argv) {
             (long long)d.n_tokens, n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx,
             (unsigned long long)mote_trainer_n_params(tr), (long long)o.batch, (long long)o.ctx,
             (long long)o.accum, (long long)o.steps, (int)o.threads);
-    if (cli_train_run(C, tr, &o, &d, NULL)) goto done;
+    if (cli_train_run(C, tr, &o, &d, &curve)) goto done;
     if (mote_trainer_save(tr, o.out_path, vocab_path, &err)) { cli_fail(C, "%s", err.msg); goto done; }
     fprintf(stderr, "mote train: wrote %s\n", o.out_path);
+    if (cli_write_loss_svg(svg_path, o.out_path, curve.train, curve.n_train, curve.val,
+                           curve.val_step, curve.n_val))
+        goto done;
+    fprintf(stderr, "mote train: wrote %s\n", svg_path);
     rc = 0;
 done:
+    free(ckpt_default);
+    free(svg_path);
+    mote_train_state_free(&rst);
+    cli_train_curve_free(&curve);
     cli_train_data_free(&d);
     mote_trainer_free(tr);
     mote_vocab_free(vocab);
