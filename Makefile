@@ -42,9 +42,15 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+# mote's default model, embedded in the binary when models/mote-tiny.gguf
+# exists (tools/mote/default_model.S; `make default-model` remakes the file).
+DEFAULT_MODEL := $(wildcard models/mote-tiny.gguf)
+ifneq ($(DEFAULT_MODEL),)
+TOOL_OBJ  += $(BUILD)/tools/mote/default_model_blob.o
+endif
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test sanitize fuzz check bench clean test-aarch64 bench-kernels
+.PHONY: all test sanitize fuzz check bench clean test-aarch64 bench-kernels default-model
 all: $(BUILD)/libmote.a $(BUILD)/mote
 
 $(BUILD)/src/kernels/x86/%.o: SIMD_FLAGS := $(SIMD_X86)
@@ -56,6 +62,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libmote.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/tools/mote/default_model_blob.o: tools/mote/default_model.S $(DEFAULT_MODEL)
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
 
 $(BUILD)/mote: $(TOOL_OBJ) $(BUILD)/libmote.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libmote.a $(LDLIBS)
@@ -127,6 +137,17 @@ bench: all
 .PHONY: quant-report
 quant-report: all
 	@sh bench/quant_report.sh $(BUILD)
+
+# mote's default model, models/mote-tiny.gguf (tools/default_model.sh):
+# English text from Debian packages, mote vocab train, mote train with a
+# fixed seed and step count, Q8_0; then held-out bits per byte (bench/bpb.c)
+# against xz -9. About an hour of two cores.
+$(BUILD)/bench/bpb: bench/bpb.c $(BUILD)/libmote.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libmote.a $(LDLIBS)
+
+default-model: all $(BUILD)/bench/bpb
+	@sh tools/default_model.sh $(BUILD)
 
 clean:
 	rm -rf build

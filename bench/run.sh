@@ -10,7 +10,8 @@
 #      tokens/s (median ± stddev), bytes per token, memory bandwidth and the
 #      roofline fraction.
 #   2. The older stories260K line: median of 5 `mote run` generations.
-#   3. bench/tokenize.sh and bench/kernels*.sh, where other parts add them.
+#   3. bench/tokenize.sh, bench/kernels*.sh and bench/train.sh (training
+#      tokens/s), where other parts add them.
 #
 # Environment: BENCH_THREADS (2), BENCH_P (512), BENCH_N (128), BENCH_R (3),
 # BENCH_TYPES ("q4_0 q8_0 f16"), BENCH_PRESET (tinyllama-1.1b).
@@ -57,7 +58,7 @@ if [ -f "$S" ]; then
 fi
 
 # 3. Other parts' benchmarks.
-for b in bench/tokenize.sh bench/kernels*.sh; do
+for b in bench/tokenize.sh bench/kernels*.sh bench/train.sh; do
   [ -f "$b" ] || continue
   echo
   sh "$b" "$BUILD"

@@ -87,6 +87,11 @@ void mote_gguf_tensor_get(const mote_gguf *g, int64_t i, const char **name,
 typedef struct mote_model mote_model;
 
 mote_status mote_model_load(const char *path, mote_model **out, mote_error *err);
+/* The same from a GGUF image in memory (size bytes at data, aligned to 32
+ * or more, not copied: it must outlive the model); name stands for it in
+ * messages. Used for the model embedded in the mote binary. */
+mote_status mote_model_load_memory(const void *data, uint64_t size, const char *name,
+                                   mote_model **out, mote_error *err);
 void mote_model_free(mote_model *m);
 
 typedef struct mote_model_info {

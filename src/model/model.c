@@ -206,12 +206,17 @@ static mote_status load_tensors(mote_model *m, mote_error *err) {
 
 /* ---- public ---- */
 
-mote_status mote_model_load(const char *path, mote_model **out, mote_error *err) {
+/* The model of an open GGUF (taken over: freed with the model, also on
+ * failure); path names it in messages. */
+static mote_status model_from_gguf(mote_gguf *g, const char *path, mote_model **out, mote_error *err) {
     *out = NULL;
     mote_model *m = mote__calloc(1, sizeof *m);
-    if (!m) return mote__err(err, MOTE_ERR_NOMEM, "out of memory");
-    mote_status s = mote_gguf_open(path, &m->gguf, err);
-    if (s) goto fail;
+    if (!m) {
+        mote_gguf_close(g);
+        return mote__err(err, MOTE_ERR_NOMEM, "out of memory");
+    }
+    m->gguf = g;
+    mote_status s;
 
     const char *arch;
     uint64_t arch_len;
@@ -251,6 +256,24 @@ mote_status mote_model_load(const char *path, mote_model **out, mote_error *err)
 fail:
     mote_model_free(m);
     return s;
+}
+
+mote_status mote_model_load(const char *path, mote_model **out, mote_error *err) {
+    *out = NULL;
+    mote_gguf *g = NULL;
+    mote_status s = mote_gguf_open(path, &g, err);
+    if (s) return s;
+    return model_from_gguf(g, path, out, err);
+}
+
+mote_status mote_model_load_memory(const void *data, uint64_t size, const char *name,
+                                   mote_model **out, mote_error *err) {
+    *out = NULL;
+    if (!data || !name) return mote__err(err, MOTE_ERR_INVALID_ARG, "no model data given");
+    mote_gguf *g = NULL;
+    mote_status s = mote__gguf_open_memory(data, size, name, &g, err);
+    if (s) return s;
+    return model_from_gguf(g, name, out, err);
 }
 
 void mote_model_free(mote_model *m) {

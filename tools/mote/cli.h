@@ -27,6 +27,11 @@ bool cli_parse_lora_arg(const char *cmd, const char *arg, const char **path, flo
 int cmd_quantize(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
 
+/* The default model embedded in this binary (default_model.c): its GGUF
+ * image, or false when the build had none. */
+bool cli_default_model(const void **data, uint64_t *size);
+#define CLI_DEFAULT_MODEL_NAME "mote-tiny (built in)"
+
 /* Print "mote CMD: <message>" and a hint to stderr; return exit status 2
  * (usage) — for the callers' `return cli_usage_error(...)`. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);

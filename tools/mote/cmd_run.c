@@ -7,13 +7,16 @@
 #include <string.h>
 
 static const char *run_help =
-    "usage: mote run -m MODEL [options]\n"
+    "usage: mote run [-m MODEL] [options]\n"
     "\n"
     "Generate text. The prompt (if any) is echoed, then the continuation is\n"
     "streamed to stdout as it is produced; load time and speeds go to stderr.\n"
     "With no prompt, generation starts from the BOS token alone.\n"
     "\n"
-    "  -m, --model FILE     GGUF model (Llama architecture)\n"
+    "  -m, --model FILE     GGUF model (Llama architecture); without it, mote's\n"
+    "                       built-in default model mote-tiny (5.5M parameters,\n"
+    "                       trained by mote on English text: the KJV Bible, the\n"
+    "                       Jargon File, fortunes)\n"
     "  -p, --prompt TEXT    prompt text (BOS is added)\n"
     "  --prompt-ids \"ID ..\" prompt as token ids, used verbatim (no BOS added)\n"
     "  -n, --n-predict N    tokens to generate (default 128); stops early at EOS\n"
@@ -104,7 +107,11 @@ int cmd_run(int argc, char **argv) {
         else return cli_usage_error("run", "unknown option '%s'", a);
 #undef VAL
     }
-    if (!model_path) return cli_usage_error("run", "no model given: pass one with -m MODEL");
+    const void *builtin = NULL;
+    uint64_t builtin_size = 0;
+    if (!model_path && !cli_default_model(&builtin, &builtin_size))
+        return cli_usage_error("run", "no model given: pass one with -m MODEL (this build has no built-in model)");
+    if (!model_path) model_path = CLI_DEFAULT_MODEL_NAME;
     if (prompt && prompt_ids) return cli_usage_error("run", "give -p or --prompt-ids, not both");
     sp.top_k = (int32_t)top_k;
     sp.repeat_last_n = (int32_t)repeat_last_n;
@@ -120,7 +127,11 @@ int cmd_run(int argc, char **argv) {
     float *dump_rows = NULL;
 
     double t0 = mote_time_now();
-    if (mote_model_load(model_path, &model, &err)) { cli_fail("run", "%s", err.msg); goto done; }
+    if (builtin ? mote_model_load_memory(builtin, builtin_size, model_path, &model, &err)
+                : mote_model_load(model_path, &model, &err)) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
     for (int i = 0; i < n_lora; i++)
         if (mote_lora_open(lora_paths[i], &loras[i], &err)) { cli_fail("run", "%s", err.msg); goto done; }
     double t_load = mote_time_now() - t0;
