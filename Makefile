@@ -140,13 +140,9 @@ quant-report: all
 
 # mote's default model, models/mote-tiny.gguf (tools/default_model.sh):
 # English text from Debian packages, mote vocab train, mote train with a
-# fixed seed and step count, Q8_0; then held-out bits per byte (bench/bpb.c)
-# against xz -9. About an hour of two cores.
-$(BUILD)/bench/bpb: bench/bpb.c $(BUILD)/libmote.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libmote.a $(LDLIBS)
-
-default-model: all $(BUILD)/bench/bpb
+# fixed seed and step count, Q8_0; then held-out bits per byte (mote
+# perplexity) against xz -9. About an hour of two cores.
+default-model: all
 	@sh tools/default_model.sh $(BUILD)
 
 clean:

@@ -4,10 +4,10 @@
 # training and a held-out part, a BPE vocabulary trained by `mote vocab
 # train`, a small Llama trained by `mote train` with a fixed seed and step
 # count, stored as Q8_0 by `mote quantize`; then its held-out bits per byte
-# (bench/bpb.c) beside xz -9's on the same bytes.
+# (`mote perplexity`) beside xz -9's on the same bytes.
 #
 # usage: tools/default_model.sh [BUILD] [WORKDIR]
-#   BUILD    the build folder with mote and bench/bpb (default build)
+#   BUILD    the build folder with mote (default build)
 #   WORKDIR  corpus, vocab, checkpoints, logs (default BUILD/default-model)
 # Environment: STEPS (default 1200), THREADS (default 2),
 #   STAGE=corpus|vocab|train|quantize|eval|all (default all).
@@ -91,15 +91,16 @@ quantize() {
     echo "default_model.sh: wrote $OUT ($(wc -c < "$OUT") bytes)" >&2
 }
 
-# Held-out bits per byte of the F32 and the Q8_0 model, and of xz -9.
+# Held-out bits per byte of the F32 and the Q8_0 model (`mote perplexity`:
+# windows of BOS + 255 tokens, every token of the text scored), and of xz -9.
 evaluate() {
-    [ -x "$BUILD/bench/bpb" ] || { echo "default_model.sh: $BUILD/bench/bpb is not built (make $BUILD/bench/bpb)" >&2; exit 1; }
     bytes=$(wc -c < "$WORK/val.txt")
     xzb=$(xz -9 -c "$WORK/val.txt" | wc -c)
     echo "held-out text: $bytes bytes ($WORK/val.txt)"
-    echo "  f32 model:  $("$BUILD/bench/bpb" "$WORK/mote-tiny-f32.gguf" "$WORK/val.txt")"
-    echo "  q8_0 model: $("$BUILD/bench/bpb" "$OUT" "$WORK/val.txt")"
-    awk -v b="$bytes" -v x="$xzb" 'BEGIN { printf "  xz -9:      %d bytes, bits/byte %.4f\n", x, x * 8 / b }'
+    for m in "$WORK/mote-tiny-f32.gguf" "$OUT"; do
+        echo "  $m: $("$MOTE" perplexity -m "$m" -f "$WORK/val.txt" -t "$THREADS" 2>/dev/null | tr '\n' ' ')"
+    done
+    awk -v b="$bytes" -v x="$xzb" 'BEGIN { printf "  xz -9: %d bytes, bits per byte %.4f\n", x, x * 8 / b }'
 }
 
 case "$STAGE" in
