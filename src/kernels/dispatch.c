@@ -38,6 +38,7 @@ static void tables_init(void) {
     if (mote__isa_supported(MOTE_ISA_AVX2)) {
         mote__kernels_fill_avx2_float(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_quant(g_tables[MOTE_ISA_AVX2]);
+        mote__kernels_fill_avx2_gemm(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_kquant(g_tables[MOTE_ISA_AVX2]);
     }
 #endif

@@ -39,9 +39,37 @@ typedef struct mote_matrix {
  *   dequantize(x, y, n)            weight row(s) -> f32 */
 typedef void (*mote_vec_dot4_fn)(int64_t n, const void *w, const void *act, size_t stride,
                                  float out[4]);
+
+/* One prompt matrix product for the gemm entry of a kernel table:
+ *   y[t * y_stride + r] = W row r . activation row t
+ * for r in [0, n_rows), t in [0, n_tok). W: n_rows rows of n_cols elements
+ * of the table's type, w_stride bytes apart. act: n_tok rows act_stride
+ * bytes apart in the table's vec_dot_type, as mote__matmul_quantize writes
+ * them (for q8_0 activations: with the per-block extras of
+ * mote__q8_act_extras), or f32 rows for f32 weights. */
+typedef struct mote_gemm_args {
+    int64_t n_cols;
+    const void *w;
+    size_t w_stride;
+    int64_t n_rows;
+    const void *act;
+    size_t act_stride;
+    int64_t n_tok;
+    float *y;
+    size_t y_stride;
+} mote_gemm_args;
+typedef void (*mote_gemm_fn)(const mote_gemm_args *args);
+
 typedef struct mote_kernel_table {
     mote_vec_dot_fn vec_dot;
     mote_vec_dot4_fn vec_dot_4;
+    /* Register-tiled, cache-blocked matrix product of prompt batches (see
+     * mote_gemm_args; src/kernels/gemm.c); NULL = vec_dot_4 / vec_dot per
+     * element. Each y element is computed with the same operations whatever
+     * its position in the call (tile edges, row or token offsets), so the
+     * result does not depend on how rows are split over calls. Within the
+     * tolerance of tests/test_gemm.c of the per-element reference. */
+    mote_gemm_fn gemm;
     mote_quantize_fn quantize_act;
     mote_dequantize_fn dequantize;
     mote_type vec_dot_type;
@@ -107,5 +135,25 @@ int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth);
  * nothing; thread-safe for disjoint row ranges. */
 void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride, int64_t n_tok,
                        float *y, size_t y_stride, int64_t r0, int64_t r1);
+
+/* ---- gemm support (gemm.c) ----
+ * Activation rows in q8_0 (the vec_dot_type of q4_0, q5_0 and q8_0) carry,
+ * after their n_cols / 32 blocks padded to 4 bytes, two arrays the gemm
+ * kernels read instead of recomputing them per weight tile: each block's
+ * scale as f32, then minus the sum of its 32 quants as int32. */
+size_t mote__q8_act_extras_offset(int64_t n_cols);
+
+/* Write the extras of one q8_0 activation row of n_cols elements (its blocks
+ * already written at row). */
+void mote__q8_act_extras(void *row, int64_t n_cols);
+
+/* The gemm reference: the same products as mote_gemm_fn, element by element
+ * with the scalar vec_dot of `type` (no extras needed). */
+void mote__gemm_ref(uint32_t type, const mote_gemm_args *args);
+
+/* A gemm kernel of the x86 file by variant, for the tests: 0 plain AVX2,
+ * 1 AVX-VNNI, 2 AVX-512 (VNNI + VL for the integer types). NULL when the
+ * type has none at that variant or this CPU/build lacks it. */
+mote_gemm_fn mote__gemm_x86_variant(uint32_t type, int variant);
 
 #endif /* MOTE_KERNELS_H */

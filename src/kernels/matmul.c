@@ -27,11 +27,28 @@
  * targets) next to the activation rows and the output. */
 #define WEIGHT_TILE_BYTES (128u * 1024u)
 
+/* Batches of at least this many tokens go to the type's gemm kernel (when
+ * it has one): below it, packing a weight tile costs more than it saves. */
+#define GEMM_MIN_TOK 4
+
+/* Weight rows per unit of work on the gemm path: whole register panels (16
+ * rows, two of 8), at most GEMM_MAX_CHUNK (the packed tile must stay in
+ * L2 while every token passes over it). */
+#define GEMM_ROW_ALIGN 16
+#define GEMM_MAX_CHUNK 128
+
+static bool use_gemm(const mote_kernel_table *k, int64_t n_tok) {
+    return k && k->gemm && n_tok >= GEMM_MIN_TOK;
+}
+
 size_t mote__matmul_act_stride(uint32_t type, int64_t n_cols) {
     const mote_kernel_table *k = mote__kernels_for(type);
     if (!k || !k->quantize_act || n_cols <= 0) return 0;
     uint64_t bytes = 0;
     if (!mote__type_row_bytes(k->vec_dot_type, (uint64_t)n_cols, &bytes)) return 0;
+    /* q8_0 rows carry the gemm extras (kernels.h) after their blocks. */
+    if (k->vec_dot_type == MOTE_TYPE_Q8_0)
+        bytes = mote__q8_act_extras_offset(n_cols) + (uint64_t)(n_cols / 32) * 8u;
     return (size_t)((bytes + 63u) & ~(uint64_t)63u);
 }
 
@@ -39,8 +56,11 @@ void mote__matmul_quantize(uint32_t type, const float *x, size_t x_stride, int64
                            void *act, size_t act_stride, int64_t t0, int64_t t1) {
     const mote_kernel_table *k = mote__kernels_for(type);
     if (!k || !k->quantize_act) return;
-    for (int64_t t = t0; t < t1; t++)
-        k->quantize_act(x + (size_t)t * x_stride, (uint8_t *)act + (size_t)t * act_stride, n_cols);
+    for (int64_t t = t0; t < t1; t++) {
+        uint8_t *row = (uint8_t *)act + (size_t)t * act_stride;
+        k->quantize_act(x + (size_t)t * x_stride, row, n_cols);
+        if (k->vec_dot_type == MOTE_TYPE_Q8_0) mote__q8_act_extras(row, n_cols);
+    }
 }
 
 int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth) {
@@ -49,6 +69,10 @@ int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth) {
      * the others up: they take the chunks it has not started. */
     int64_t balanced = (w->n_rows + 4 * (int64_t)nth - 1) / (4 * (int64_t)nth);
     if (n_tok <= 1) return balanced < 8 ? 8 : balanced;
+    if (use_gemm(mote__kernels_for(w->type), n_tok)) {
+        int64_t c = (balanced + GEMM_ROW_ALIGN - 1) / GEMM_ROW_ALIGN * GEMM_ROW_ALIGN;
+        return c > GEMM_MAX_CHUNK ? GEMM_MAX_CHUNK : c;
+    }
     int64_t tile = (int64_t)(WEIGHT_TILE_BYTES / (w->row_bytes ? w->row_bytes : 1));
     if (tile > balanced) tile = balanced;
     return tile < 4 ? 4 : tile;
@@ -60,6 +84,21 @@ void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride,
     const int64_t n = w->n_cols;
     const uint8_t *a = act;
     const uint8_t *w0 = (const uint8_t *)w->data + (size_t)r0 * w->row_bytes;
+    if (use_gemm(k, n_tok)) {
+        const mote_gemm_args args = {
+            .n_cols = n,
+            .w = w0,
+            .w_stride = w->row_bytes,
+            .n_rows = r1 - r0,
+            .act = act,
+            .act_stride = act_stride,
+            .n_tok = n_tok,
+            .y = y + r0,
+            .y_stride = y_stride,
+        };
+        k->gemm(&args);
+        return;
+    }
     const int64_t n_groups = k->vec_dot_4 ? n_tok / 4 : 0;
 
     /* Whole groups of 4 tokens: their 4 activation rows stay in L1 while

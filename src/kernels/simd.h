@@ -16,6 +16,7 @@
 #if defined(__x86_64__)
 void mote__kernels_fill_avx2_float(mote_kernel_table *tables);  /* x86/float_avx2.c */
 void mote__kernels_fill_avx2_quant(mote_kernel_table *tables);  /* x86/quant_avx2.c */
+void mote__kernels_fill_avx2_gemm(mote_kernel_table *tables);   /* x86/gemm_avx2.c */
 void mote__kernels_fill_avx2_kquant(mote_kernel_table *tables); /* x86/kquant_avx2.c */
 #endif
 #if defined(__aarch64__)
