@@ -7,9 +7,10 @@
  *     dB = s G A^T, G from model.c's full backward, itself checked against
  *     numpy by train_ref.sh): within 1e-4 of each tensor's max |grad|; and
  *     central finite differences of the loss agree on sampled entries;
- *   - a Q8_0 base trains: its loss and adapter gradients are bit-identical
- *     to those of an F32 file holding the dequantized Q8_0 weights, and 30
- *     steps lower the loss; full training of a Q8_0 base is refused;
+ *   - a Q8_0 or Q4_0 base trains: its loss and adapter gradients are
+ *     bit-identical to those of an F32 file holding the dequantized
+ *     weights, and 30 steps on Q8_0 lower the loss; full training of a
+ *     Q8_0 base is refused;
  *   - the adapter file carries llama.cpp's keys and shapes (lora_a ne
  *     [in, rank], lora_b ne [rank, out]) and the trained values bit for bit;
  *   - at inference an adapter at scale 0 gives bit-identical logits, at
@@ -18,6 +19,9 @@
  *     the merged model (within 1e-4 of 1 + max |logit|);
  *   - an adapter for another model (other shapes) is refused by attach and
  *     by merge, naming the tensor; a file that is not an adapter is refused.
+ * With `--dump DIR`, the data tests/lora_ref.sh checks against the numpy
+ * reference (tests/ref/lora_ref.py): base, adapter, batch, loss and the
+ * adapter gradients of one step.
  */
 #include "test.h"
 #include "mote.h"
@@ -74,14 +78,14 @@ static bool write_base(const char *path, const mote_tr_shape *s, uint64_t seed) 
     return ok;
 }
 
-/* Rewrite src with its block matrices quantized to Q8_0 (q8_path) and the
+/* Rewrite src with its block matrices quantized to `type` (q_path) and the
  * same values dequantized back to F32 (deq_path). */
-static bool write_q8(const char *src, const char *q8_path, const char *deq_path) {
+static bool write_quant(const char *src, uint32_t type, const char *q_path, const char *deq_path) {
     mote_gguf *g = NULL;
     mote_error err = {0};
     if (mote_gguf_open(src, &g, &err)) return false;
     mote_gguf_writer *wq = mote__gguf_writer_new(), *wd = mote__gguf_writer_new();
-    const mote_type_traits *q8 = mote__type_traits(MOTE_TYPE_Q8_0);
+    const mote_type_traits *q8 = mote__type_traits(type);
     void *bufs[64];
     int nb = 0;
     bool ok = wq && wd;
@@ -96,14 +100,14 @@ static bool write_q8(const char *src, const char *q8_path, const char *deq_path)
             bufs[nb++] = q, bufs[nb++] = d;
             q8->quantize_ref(t->data, q, n);
             q8->dequantize_ref(q, d, n);
-            ok = !mote__gguf_add_tensor(wq, t->name, MOTE_TYPE_Q8_0, 2, t->ne, q, &err) &&
+            ok = !mote__gguf_add_tensor(wq, t->name, type, 2, t->ne, q, &err) &&
                  !mote__gguf_add_tensor(wd, t->name, MOTE_TYPE_F32, 2, t->ne, d, &err);
         } else {
             ok = !mote__gguf_add_tensor(wq, t->name, t->type, t->n_dims, t->ne, t->data, &err) &&
                  !mote__gguf_add_tensor(wd, t->name, t->type, t->n_dims, t->ne, t->data, &err);
         }
     }
-    ok = ok && !mote__gguf_write(wq, q8_path, &err) && !mote__gguf_write(wd, deq_path, &err);
+    ok = ok && !mote__gguf_write(wq, q_path, &err) && !mote__gguf_write(wd, deq_path, &err);
     for (int i = 0; i < nb; i++) free(bufs[i]);
     mote__gguf_writer_free(wq);
     mote__gguf_writer_free(wd);
@@ -257,27 +261,31 @@ static void test_grad_chain_rule(void) {
 
 /* ---- a quantized base ---- */
 
-static void test_q8_base(void) {
+static void test_quantized_base(void) {
     char bp[512], qp[512], dp[512];
     snprintf(bp, sizeof bp, "%s", tmp_path("base.gguf"));
-    snprintf(qp, sizeof qp, "%s", tmp_path("base_q8.gguf"));
+    snprintf(qp, sizeof qp, "%s", tmp_path("base_quant.gguf"));
     snprintf(dp, sizeof dp, "%s", tmp_path("base_deq.gguf"));
-    T_REQUIRE(write_base(bp, &k_shape, 3) && write_q8(bp, qp, dp), "writing the bases failed");
-    mote_tr_model *mq = NULL, *md = NULL;
-    mote_tr_lora *lq = NULL, *ld = NULL;
     mote_error err = {0};
-    T_REQUIRE(make_lora(qp, true, &mq, &lq) && make_lora(dp, true, &md, &ld), "adapters failed");
     int32_t ids[B_ * T_], tg[B_ * T_];
     batch(ids, tg, B_ * T_, k_shape.n_vocab, 9);
-    float l1 = 0, l2 = 0;
-    T_REQUIRE(!mote__tr_model_set_threads(mq, 2, &err), "%s", err.msg);
-    T_REQUIRE(!mote__tr_model_forward(mq, ids, tg, B_, T_, &l1, &err) && !mote__tr_model_backward(mq, 1, &err), "%s", err.msg);
-    T_REQUIRE(!mote__tr_model_forward(md, ids, tg, B_, T_, &l2, &err) && !mote__tr_model_backward(md, 1, &err), "%s", err.msg);
-    T_CHECK(l1 == l2, "Q8_0 base loss %.9g, its dequantized F32 copy %.9g", l1, l2);
-    T_CHECK(!memcmp(mote__tr_lora_grads(lq), mote__tr_lora_grads(ld), mote__tr_lora_n_params(lq) * sizeof(float)),
-            "adapter gradients differ between the Q8_0 base and its dequantized copy");
-    mote__tr_lora_free(lq), mote__tr_lora_free(ld);
-    mote__tr_model_free(mq), mote__tr_model_free(md);
+    T_REQUIRE(write_base(bp, &k_shape, 3), "writing the base failed");
+    const uint32_t types[2] = {MOTE_TYPE_Q4_0, MOTE_TYPE_Q8_0}; /* Q8_0 last: used below */
+    for (int ti = 0; ti < 2; ti++) {
+        T_REQUIRE(write_quant(bp, types[ti], qp, dp), "writing the %s bases failed", mote__type_name(types[ti]));
+        mote_tr_model *mq = NULL, *md = NULL;
+        mote_tr_lora *lq = NULL, *ld = NULL;
+        T_REQUIRE(make_lora(qp, true, &mq, &lq) && make_lora(dp, true, &md, &ld), "adapters failed");
+        float l1 = 0, l2 = 0;
+        T_REQUIRE(!mote__tr_model_set_threads(mq, 2, &err), "%s", err.msg);
+        T_REQUIRE(!mote__tr_model_forward(mq, ids, tg, B_, T_, &l1, &err) && !mote__tr_model_backward(mq, 1, &err), "%s", err.msg);
+        T_REQUIRE(!mote__tr_model_forward(md, ids, tg, B_, T_, &l2, &err) && !mote__tr_model_backward(md, 1, &err), "%s", err.msg);
+        T_CHECK(l1 == l2, "%s base loss %.9g, its dequantized F32 copy %.9g", mote__type_name(types[ti]), l1, l2);
+        T_CHECK(!memcmp(mote__tr_lora_grads(lq), mote__tr_lora_grads(ld), mote__tr_lora_n_params(lq) * sizeof(float)),
+                "adapter gradients differ between the %s base and its dequantized copy", mote__type_name(types[ti]));
+        mote__tr_lora_free(lq), mote__tr_lora_free(ld);
+        mote__tr_model_free(mq), mote__tr_model_free(md);
+    }
 
     /* the public API: a Q8_0 base trains with LoRA, and not whole */
     mote_train_params p = mote_train_default_params();
@@ -467,9 +475,50 @@ static void test_inference(void) {
     mote__tr_model_free(tm);
 }
 
-int main(void) {
+/* ---- --dump DIR: the data of tests/lora_ref.sh ---- */
+
+static int dump(const char *dir) {
+    char bp[600], ap[600], p[600];
+    snprintf(bp, sizeof bp, "%s/model.gguf", dir);
+    snprintf(ap, sizeof ap, "%s/lora.gguf", dir);
+    mote_tr_model *m = NULL;
+    mote_tr_lora *lo = NULL;
+    mote_error err = {0};
+    if (!write_base(bp, &k_shape, 3) || !make_lora(bp, true, &m, &lo) || mote__tr_lora_save(lo, ap, &err)) {
+        fprintf(stderr, "dump: %s\n", err.msg);
+        return 1;
+    }
+    int32_t ids[B_ * T_], tg[B_ * T_];
+    batch(ids, tg, B_ * T_, k_shape.n_vocab, 5);
+    float loss = 0;
+    if (mote__tr_model_forward(m, ids, tg, B_, T_, &loss, &err) || mote__tr_model_backward(m, 1.0f, &err)) {
+        fprintf(stderr, "dump: %s\n", err.msg);
+        return 1;
+    }
+    snprintf(p, sizeof p, "%s/meta.txt", dir);
+    FILE *f = fopen(p, "w");
+    if (!f) return 1;
+    fprintf(f, "B %d\nT %d\nids", B_, T_);
+    for (int i = 0; i < B_ * T_; i++) fprintf(f, " %d", ids[i]);
+    fprintf(f, "\ntargets");
+    for (int i = 0; i < B_ * T_; i++) fprintf(f, " %d", tg[i]);
+    fprintf(f, "\nloss %.9g\n", loss);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/grads.bin", dir);
+    f = fopen(p, "wb");
+    if (!f) return 1;
+    size_t n = mote__tr_lora_n_params(lo);
+    bool ok = fwrite(mote__tr_lora_grads(lo), sizeof(float), n, f) == n;
+    ok = fclose(f) == 0 && ok;
+    mote__tr_lora_free(lo);
+    mote__tr_model_free(m);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--dump")) return dump(argv[2]);
     T_RUN(test_grad_chain_rule);
-    T_RUN(test_q8_base);
+    T_RUN(test_quantized_base);
     T_RUN(test_adapter_file);
     T_RUN(test_inference);
     if (g_tmp[0]) {
