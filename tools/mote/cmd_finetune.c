@@ -41,7 +41,9 @@ static const char *finetune_help_head =
     "                     (default all)\n"
     "  --ctx N            tokens per training sequence (default: 256, at most the\n"
     "                     model's context)\n"
-    "  (--lr defaults to 1e-4 for full fine-tuning and 1e-3 with --lora)\n";
+    "  (--lr defaults to 1e-4 for full fine-tuning and 1e-3 with --lora)\n"
+    "  Also writes the loss curve (training, and held-out with --val-frac) as\n"
+    "  OUT.loss.svg beside OUT.gguf.\n";
 
 int cmd_finetune(int argc, char **argv) {
     const char *C = "finetune", *base = NULL, *targets = NULL;
@@ -83,6 +85,13 @@ int cmd_finetune(int argc, char **argv) {
     mote_vocab *vocab = NULL;
     mote_trainer *tr = NULL;
     cli_train_data d = {0};
+    cli_train_curve curve = {0};
+    /* OUT.gguf -> OUT.loss.svg */
+    size_t out_len = strlen(o.out_path);
+    if (out_len > 5 && !strcmp(o.out_path + out_len - 5, ".gguf")) out_len -= 5;
+    char *svg_path = malloc(out_len + 16);
+    if (!svg_path) { cli_fail(C, "out of memory"); goto done; }
+    snprintf(svg_path, out_len + 16, "%.*s.loss.svg", (int)out_len, o.out_path);
     if (mote_vocab_load(base, &vocab, &err)) { cli_fail(C, "%s", err.msg); goto done; }
 
     mote_train_params p = mote_train_default_params();
@@ -118,11 +127,17 @@ int cmd_finetune(int argc, char **argv) {
             (long long)d.n_tokens, (long long)(d.n_tokens - d.n_train), base, n_embd, n_layer, n_vocab,
             (unsigned long long)mote_trainer_n_params(tr), lora ? " (LoRA)" : "", (long long)o.batch,
             (long long)o.ctx, (long long)o.accum, (long long)o.steps, (double)o.lr, (int)o.threads);
-    if (cli_train_run(C, tr, &o, &d, NULL)) goto done;
+    if (cli_train_run(C, tr, &o, &d, &curve)) goto done;
     if (mote_trainer_save(tr, o.out_path, base, &err)) { cli_fail(C, "%s", err.msg); goto done; }
     fprintf(stderr, "mote finetune: wrote %s%s\n", o.out_path, lora ? " (LoRA adapter)" : "");
+    if (cli_write_loss_svg(svg_path, o.out_path, curve.train, curve.n_train, curve.val, curve.val_step,
+                           curve.n_val))
+        goto done;
+    fprintf(stderr, "mote finetune: wrote %s\n", svg_path);
     rc = 0;
 done:
+    free(svg_path);
+    cli_train_curve_free(&curve);
     cli_train_data_free(&d);
     mote_trainer_free(tr);
     mote_vocab_free(vocab);
