@@ -377,6 +377,103 @@ static void test_isa_choice(void) {
             "out-of-range lookups");
 }
 
+/* ---- gemv: the matrix-vector product of generation ----
+ * Every gemv kernel of the level (the table's, and on x86 each variant:
+ * plain AVX2 and AVX-VNNI where the CPU has it) on random matrices of
+ * awkward shapes (1 to 13 rows: groups of 4 and remainders; 1 to 130
+ * blocks): each y[r] within the vec_dot tolerance above of the reference
+ * vec_dot of that row; the same y bit for bit when the rows are split
+ * into two calls at any point (a row's result must not depend on its
+ * neighbours: threads split rows); and, with every scale 1 (integer sums,
+ * exact in any order), equal to the reference exactly. */
+#if defined(__x86_64__)
+#include "kernels/simd.h"
+#endif
+
+static int gemv_kernels(mote_gemv_fn out[3]) {
+    int n = 0;
+    const mote_kernel_table *k = simd_table();
+    if (k && k->gemv) out[n++] = k->gemv;
+#if defined(__x86_64__)
+    for (int v = 0; v < 2; v++) {
+        mote_gemv_fn f = g_isa == MOTE_ISA_AVX2 ? mote__gemv_x86_variant(g_type, v) : NULL;
+        bool seen = false;
+        for (int i = 0; i < n; i++) seen = seen || out[i] == f;
+        if (f && !seen && n < 3) out[n++] = f;
+    }
+#endif
+    return n;
+}
+
+static void test_gemv(void) {
+    mote_gemv_fn kern[3];
+    const int n_kern = gemv_kernels(kern);
+    if (n_kern == 0) T_SKIP("no gemv kernel for this type");
+    const mote_kernel_table *ref = ref_table(), *simd = simd_table();
+    const mote_type_traits *tw = traits(g_type), *ta = traits(simd->vec_dot_type);
+    static const int64_t rows[] = {1, 3, 4, 5, 7, 13};
+    static const int64_t blocks[] = {1, 3, 9, 33, 130};
+    for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+        const int64_t n = blocks[bi] * (is_block_type(g_type) ? 32 : 1);
+        const size_t wb = row_bytes(g_type, n), ab = row_bytes(simd->vec_dot_type, n);
+        for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+            const int64_t nr = rows[ri];
+            /* rows 3 bytes apart beyond their size: no alignment assumed */
+            const size_t stride = wb + 3;
+            uint8_t *w = malloc(stride * (size_t)nr), *act = malloc(ab);
+            float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)nr * sizeof(float));
+            float *y2 = malloc((size_t)nr * sizeof(float));
+            for (int64_t r = 0; r < nr; r++) make_weights(g_type, n, w + (size_t)r * stride, r % 2);
+            fill_random(x, n);
+            ta->quantize_ref(x, act, n);
+            for (int ki = 0; ki < n_kern; ki++) {
+                kern[ki](n, w, stride, nr, act, y);
+                for (int64_t r = 0; r < nr && !t_cur_failed; r++) {
+                    const uint8_t *wr = w + (size_t)r * stride;
+                    const double want = ref->vec_dot(n, wr, act);
+                    const double tol = tolerance(g_type, n, dot_scale(g_type, n, wr, act));
+                    T_CHECK(fabs(y[r] - want) <= tol,
+                            "kernel %d n=%lld rows=%lld row %lld: %.9g vs reference %.9g "
+                            "(tolerance %.3g)", ki, (long long)n, (long long)nr, (long long)r,
+                            y[r], want, tol);
+                }
+                for (int64_t split = 1; split < nr && !t_cur_failed; split++) {
+                    kern[ki](n, w, stride, split, act, y2);
+                    kern[ki](n, w + (size_t)split * stride, stride, nr - split, act, y2 + split);
+                    T_CHECK(memcmp(y, y2, (size_t)nr * sizeof(float)) == 0,
+                            "kernel %d n=%lld rows=%lld: split at %lld changes the result", ki,
+                            (long long)n, (long long)nr, (long long)split);
+                }
+            }
+            /* integer case: every scale 1, raw quants (activations -127..127) */
+            if (is_block_type(g_type)) {
+                for (size_t i = 0; i < stride * (size_t)nr; i++) w[i] = (uint8_t)rng_u64();
+                for (size_t i = 0; i < ab; i++) {
+                    int8_t v = (int8_t)rng_u64();
+                    act[i] = (uint8_t)(v == -128 ? 127 : v);
+                }
+                for (int64_t r = 0; r < nr; r++)
+                    for (int64_t b = 0; b < n / 32; b++)
+                        put_f16(w + (size_t)r * stride + (size_t)b * tw->type_size, 1.0f);
+                for (int64_t b = 0; b < n / 32; b++) put_f16(act + (size_t)b * ta->type_size, 1.0f);
+                for (int ki = 0; ki < n_kern; ki++) {
+                    kern[ki](n, w, stride, nr, act, y);
+                    for (int64_t r = 0; r < nr && !t_cur_failed; r++) {
+                        const float want = ref->vec_dot(n, w + (size_t)r * stride, act);
+                        T_CHECK(y[r] == want, "kernel %d exact n=%lld row %lld: %.9g, reference %.9g",
+                                ki, (long long)n, (long long)r, y[r], want);
+                    }
+                }
+            }
+            free(w);
+            free(act);
+            free(x);
+            free(y);
+            free(y2);
+        }
+    }
+}
+
 /* The types each level must cover (a fill function that forgot one would
  * otherwise silently leave it untested on scalar). */
 static void test_coverage(void) {
@@ -419,6 +516,11 @@ int main(void) {
             if (is_block_type(t)) {
                 snprintf(name, sizeof name, "%s_%s_vec_dot_exact", in, tn);
                 t_run_one(test_vec_dot_exact, name);
+            }
+            mote_gemv_fn gk[3];
+            if (gemv_kernels(gk) > 0) {
+                snprintf(name, sizeof name, "%s_%s_gemv", in, tn);
+                t_run_one(test_gemv, name);
             }
             if (k->quantize_act && k->quantize_act != ref->quantize_act) {
                 snprintf(name, sizeof name, "%s_%s_quantize_act", in, tn);

@@ -40,6 +40,7 @@ static void tables_init(void) {
         mote__kernels_fill_avx2_quant(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_gemm(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_kquant(g_tables[MOTE_ISA_AVX2]);
+        mote__kernels_fill_avx2_gemv(g_tables[MOTE_ISA_AVX2]);
     }
 #endif
 #if defined(__aarch64__)
@@ -77,6 +78,10 @@ void mote__matvec(const mote_matrix *w, const float *x, float *y, void *scratch)
     if (k->quantize_act) {
         k->quantize_act(x, scratch, w->n_cols);
         xq = scratch;
+    }
+    if (k->gemv && w->n_cols <= MOTE_GEMV_MAX_COLS) {
+        k->gemv(w->n_cols, w->data, w->row_bytes, w->n_rows, xq, y);
+        return;
     }
     const uint8_t *row = w->data;
     for (int64_t r = 0; r < w->n_rows; r++, row += w->row_bytes)

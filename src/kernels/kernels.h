@@ -60,6 +60,18 @@ typedef struct mote_gemm_args {
 } mote_gemm_args;
 typedef void (*mote_gemm_fn)(const mote_gemm_args *args);
 
+/* The matrix-vector product of generation for the gemv entry of a kernel
+ * table: y[r] = W row r . act for r in [0, n_rows), rows row_bytes apart,
+ * act one row of n elements in the table's vec_dot_type (as quantize_act
+ * writes it; any bytes after it are not read). Each y[r] is computed with
+ * the same operations whatever the other rows of the call, so splitting
+ * rows over calls (threads) does not change the result. n at most
+ * MOTE_GEMV_MAX_COLS. */
+typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,
+                             const void *act, float *y);
+/* The longest row (n) a gemv kernel takes; callers use vec_dot beyond. */
+#define MOTE_GEMV_MAX_COLS 32768
+
 typedef struct mote_kernel_table {
     mote_vec_dot_fn vec_dot;
     mote_vec_dot4_fn vec_dot_4;
@@ -70,6 +82,10 @@ typedef struct mote_kernel_table {
      * result does not depend on how rows are split over calls. Within the
      * tolerance of tests/test_gemm.c of the per-element reference. */
     mote_gemm_fn gemm;
+    /* Matrix-vector product of one token (mote_gemv_fn; x86/gemv_avx2.c);
+     * NULL = vec_dot row by row. Within the vec_dot tolerance of
+     * tests/test_kernels.c of the reference. */
+    mote_gemv_fn gemv;
     mote_quantize_fn quantize_act;
     mote_dequantize_fn dequantize;
     mote_type vec_dot_type;

@@ -68,7 +68,9 @@ int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth) {
     /* A few chunks per thread, so that a thread the OS delays does not hold
      * the others up: they take the chunks it has not started. */
     int64_t balanced = (w->n_rows + 4 * (int64_t)nth - 1) / (4 * (int64_t)nth);
-    if (n_tok <= 1) return balanced < 8 ? 8 : balanced;
+    /* One token (the gemv kernels): whole groups of 8 rows, which the
+     * row-group kernels take without a slower remainder. */
+    if (n_tok <= 1) return balanced < 8 ? 8 : (balanced + 7) / 8 * 8;
     if (use_gemm(mote__kernels_for(w->type), n_tok)) {
         int64_t c = (balanced + GEMM_ROW_ALIGN - 1) / GEMM_ROW_ALIGN * GEMM_ROW_ALIGN;
         return c > GEMM_MAX_CHUNK ? GEMM_MAX_CHUNK : c;
@@ -84,6 +86,10 @@ void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride,
     const int64_t n = w->n_cols;
     const uint8_t *a = act;
     const uint8_t *w0 = (const uint8_t *)w->data + (size_t)r0 * w->row_bytes;
+    if (n_tok == 1 && k->gemv && n <= MOTE_GEMV_MAX_COLS) {
+        k->gemv(n, w0, w->row_bytes, r1 - r0, act, y + r0);
+        return;
+    }
     if (use_gemm(k, n_tok)) {
         const mote_gemm_args args = {
             .n_cols = n,

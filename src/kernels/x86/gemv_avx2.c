@@ -1,0 +1,243 @@
+/* gemv_avx2.c — the matrix-vector products of generation (one token):
+ *   y (n_rows) = W (n_rows, n) @ act (n)
+ * for q4_0 and q8_0 weights (q8_0 activations) and f16 weights (f16
+ * activations), AVX2 with an AVX-VNNI variant for the integer types, chosen
+ * once from CPUID. The gemv entry of a kernel table (kernels.h).
+ *
+ * Not here: one weight row against several activation rows (vec_dot_4 in
+ * quant_avx2.c / float_avx2.c, the gemm of prompts in gemm_avx2.c), the
+ * quantization of the activation, threads (callers split the rows).
+ *
+ * Why a separate kernel: generation reads every weight once per token, so
+ * the kernel must consume weight bytes as fast as memory delivers them; a
+ * loop of vec_dot calls spends most of its instructions on work that does
+ * not depend on the weight row. Here, per call:
+ *   - the activation's per-block values are computed once for all rows:
+ *     its scale as f32 and the sum of its quants (so the 4-bit weights can
+ *     enter the unsigned side of VPMADDUBSW / VPDPBUSD as they are stored,
+ *     0..15, and the offset 8 comes off as 8 * sum afterwards: no sign
+ *     tricks per row);
+ *   - four weight rows go through each activation block together, sharing
+ *     its load; a 4-bit block is unpacked with one variable shift and one
+ *     mask; a weight scale is broadcast and converted in the vector unit.
+ * Each row keeps one accumulator and adds its blocks in order, so a row's
+ * result does not depend on which other rows share its call (row splits
+ * over threads give bit-identical results). Every block's integer dot is
+ * exact (q4_0: |q * y| <= 15 * 128, pairs fit int16; q8_0: the |x| sign(x) y
+ * form, as in quant_avx2.c), so SIMD and reference differ only in the f32
+ * scaling and summation order: the tolerance of tests/test_kernels.c.
+ *
+ * Contracts: n a multiple of 32 for the block types, any n for f16; rows
+ * row_bytes apart; no alignment needed; pure, thread-safe, allocates
+ * nothing (per-block activation values live on the stack: at most
+ * GEMV_MAX_BLOCKS blocks, longer rows go through the per-row loop).
+ * Compiles to nothing off x86-64; built with -mavx2 -mfma -mf16c, the VNNI
+ * variants with a target attribute and used only where CPUID says so.
+ */
+#if defined(__x86_64__)
+#include "../simd.h"
+#include <immintrin.h>
+#include <stddef.h>
+#include <string.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Longest activation the block kernels take in one pass: 1024 blocks =
+ * 32768 columns (8 KiB of stack for the per-block values). */
+#define GEMV_MAX_BLOCKS (MOTE_GEMV_MAX_COLS / 32)
+/* Software prefetch distance in groups of 4 rows. The hardware prefetcher
+ * follows one long stream well but not four interleaved ones that each end
+ * after a row (a row of 2048 q4_0 weights is 18 cache lines): without this
+ * the 4-row loop streams at half the speed of a one-row loop. Each step
+ * touches two lines of the group PF_GROUPS ahead (it consumes 4 blocks). */
+#define PF_GROUPS 2
+
+/* ---- helpers ---- */
+
+ALWAYS_INLINE float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* The f16 at p (any alignment) as f32 in all 8 lanes. */
+ALWAYS_INLINE __m256 bcast_f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _mm256_cvtph_ps(_mm_set1_epi16((short)h));
+}
+
+/* Per-block values of a q8_0 activation row of nb blocks: d[b] its scale as
+ * f32, s[b] the sum of its 32 quants. */
+static void act_q8_prepare(const uint8_t *act, int64_t nb, float *d, int32_t *s) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = act + b * sizeof(mote_block_q8_0);
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        d[b] = _cvtsh_ss(h);
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        __m256i t = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones16);
+        __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+        t4 = _mm_add_epi32(t4, _mm_shuffle_epi32(t4, 0x4e));
+        t4 = _mm_add_epi32(t4, _mm_shuffle_epi32(t4, 0xb1));
+        s[b] = _mm_cvtsi128_si32(t4);
+    }
+}
+
+/* The 32 quants (0..15) of the q4_0 block at b: element j < 16 is the low
+ * nibble of qs[j], j + 16 its high nibble. One 16-byte load into both
+ * halves, the upper half shifted right by 4 (in 32-bit lanes: the bits
+ * shifted in from the next byte land in the high nibble, masked off). */
+ALWAYS_INLINE __m256i q4_0_quants(const uint8_t *b) {
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + 2)));
+    const __m256i sh = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
+    return _mm256_and_si256(_mm256_srlv_epi32(v, sh), _mm256_set1_epi8(0x0f));
+}
+
+/* ---- the integer block dot, plain AVX2 or VNNI ---- */
+
+/* u (unsigned bytes) . s (signed bytes) added to the 8 int32 lanes of acc. */
+ALWAYS_INLINE __m256i dot_u8s8_avx2(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+
+#define DOT_AVX2(acc, u, s) dot_u8s8_avx2(acc, u, s)
+#define DOT_VNNI(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
+
+/* Per-block values of the activation, stored the way the loops read them:
+ * the scale as f32 and minus the sum of the quants times `mult` (the
+ * weight's offset: 8 for q4_0, 128 for q8_0 under VNNI), divided over the
+ * 8 int32 lanes the block's products land in. */
+static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult, float *d,
+                               int32_t *neg) {
+    act_q8_prepare(act, nb, d, neg);
+    for (int64_t b = 0; b < nb; b++) neg[b] = -neg[b] * lane_mult;
+}
+
+/* One block of one row into its accumulator: acc += dx dy (float) p, p the
+ * block's integer dot DOT(init, QUANTS(block), y) in 8 int32 lanes. */
+#define GEMV_ROW_BLOCK(acc, wr, bb, yq, init, dy, DOT, QUANTS, WSIZE)                           \
+    do {                                                                                        \
+        const uint8_t *blk_ = (wr) + (size_t)(bb) * WSIZE;                                      \
+        const __m256i p_ = DOT(init, QUANTS(blk_), yq);                                         \
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(bcast_f16(blk_), dy), _mm256_cvtepi32_ps(p_), acc); \
+    } while (0)
+#define GEMV_ACT(bb) _mm256_loadu_si256((const __m256i *)(act + (bb) * 34 + 2))
+#define GEMV_PREPARE(LANE_MULT)                                                                 \
+    const uint8_t *w = vw, *act = vact;                                                         \
+    const int64_t nb = n / 32;                                                                  \
+    float d[GEMV_MAX_BLOCKS];                                                                   \
+    int32_t neg[GEMV_MAX_BLOCKS];                                                               \
+    act_q8_prepare_neg(act, nb, LANE_MULT, d, neg)
+
+/* Four rows at a time, sharing each activation block; one accumulator per
+ * row (four independent FMA chains), blocks in order; the rows after the
+ * last group of 4 run the same steps alone. The 4 rows are 4 interleaved
+ * streams that each end after a row, which the hardware prefetcher follows
+ * badly (half speed from memory, measured): a software prefetch sweeps the
+ * group PF_GROUPS ahead linearly, two lines per block step (the step
+ * consumes 4 blocks, 72 bytes for q4_0). The q4_0 kernel: its decoding is
+ * the bottleneck, which sharing the activation's loads relieves. */
+#define DEF_GEMV_Q_4ROWS(NAME, TARGET, DOT, QUANTS, WSIZE, LANE_MULT)                           \
+    TARGET static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,         \
+                            const void *vact, float *y) {                                        \
+        GEMV_PREPARE(LANE_MULT);                                                                \
+        int64_t r = 0;                                                                          \
+        for (; r + 4 <= n_rows; r += 4) {                                                       \
+            const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;               \
+            const uint8_t *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;                           \
+            const uint8_t *pf = w0 + PF_GROUPS * 4 * row_bytes;                                 \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                         \
+            for (int64_t b = 0; b < nb; b++) {                                                  \
+                _mm_prefetch((const char *)(pf + (size_t)b * 4 * WSIZE), _MM_HINT_T0);          \
+                _mm_prefetch((const char *)(pf + (size_t)b * 4 * WSIZE + 64), _MM_HINT_T0);     \
+                const __m256i yq = GEMV_ACT(b), init = _mm256_set1_epi32(neg[b]);               \
+                const __m256 dy = _mm256_set1_ps(d[b]);                                         \
+                GEMV_ROW_BLOCK(a0, w0, b, yq, init, dy, DOT, QUANTS, WSIZE);                    \
+                GEMV_ROW_BLOCK(a1, w1, b, yq, init, dy, DOT, QUANTS, WSIZE);                    \
+                GEMV_ROW_BLOCK(a2, w2, b, yq, init, dy, DOT, QUANTS, WSIZE);                    \
+                GEMV_ROW_BLOCK(a3, w3, b, yq, init, dy, DOT, QUANTS, WSIZE);                    \
+            }                                                                                   \
+            y[r] = hsum256(a0);                                                                 \
+            y[r + 1] = hsum256(a1);                                                             \
+            y[r + 2] = hsum256(a2);                                                             \
+            y[r + 3] = hsum256(a3);                                                             \
+        }                                                                                       \
+        for (; r < n_rows; r++) {                                                               \
+            const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
+            __m256 a0 = _mm256_setzero_ps();                                                    \
+            for (int64_t b = 0; b < nb; b++)                                                    \
+                GEMV_ROW_BLOCK(a0, w0, b, GEMV_ACT(b), _mm256_set1_epi32(neg[b]),               \
+                               _mm256_set1_ps(d[b]), DOT, QUANTS, WSIZE);                       \
+            y[r] = hsum256(a0);                                                                 \
+        }                                                                                       \
+    }
+
+/* One row at a time (one sequential stream, which the hardware prefetcher
+ * follows at full speed), four accumulators (blocks b mod 4) added
+ * (a0 + a1) + (a2 + a3), the blocks after the last group of 4 into a0. The
+ * q8_0 kernel: it is bound by memory, not decoding. */
+#define DEF_GEMV_Q_1ROW(NAME, TARGET, DOT, QUANTS, WSIZE, LANE_MULT)                            \
+    TARGET static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,         \
+                            const void *vact, float *y) {                                        \
+        GEMV_PREPARE(LANE_MULT);                                                                \
+        for (int64_t r = 0; r < n_rows; r++) {                                                  \
+            const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                         \
+            int64_t b = 0;                                                                      \
+            for (; b + 4 <= nb; b += 4) {                                                       \
+                GEMV_ROW_BLOCK(a0, w0, b, GEMV_ACT(b), _mm256_set1_epi32(neg[b]),               \
+                               _mm256_set1_ps(d[b]), DOT, QUANTS, WSIZE);                       \
+                GEMV_ROW_BLOCK(a1, w0, b + 1, GEMV_ACT(b + 1), _mm256_set1_epi32(neg[b + 1]),   \
+                               _mm256_set1_ps(d[b + 1]), DOT, QUANTS, WSIZE);                   \
+                GEMV_ROW_BLOCK(a2, w0, b + 2, GEMV_ACT(b + 2), _mm256_set1_epi32(neg[b + 2]),   \
+                               _mm256_set1_ps(d[b + 2]), DOT, QUANTS, WSIZE);                   \
+                GEMV_ROW_BLOCK(a3, w0, b + 3, GEMV_ACT(b + 3), _mm256_set1_epi32(neg[b + 3]),   \
+                               _mm256_set1_ps(d[b + 3]), DOT, QUANTS, WSIZE);                   \
+            }                                                                                   \
+            for (; b < nb; b++)                                                                 \
+                GEMV_ROW_BLOCK(a0, w0, b, GEMV_ACT(b), _mm256_set1_epi32(neg[b]),               \
+                               _mm256_set1_ps(d[b]), DOT, QUANTS, WSIZE);                       \
+            y[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));        \
+        }                                                                                       \
+    }
+
+/* q8_0 plain AVX2: |x| (unsigned) . sign(x) y, pairs at most 2 * 128 * 127
+ * (no saturation); the init is 0 (LANE_MULT 0). VNNI: x + 128 (unsigned,
+ * 0..255) . y, minus 128 sum(y) through the init (VPDPBUSD sums in int32:
+ * no saturation). q4_0 (both): the stored nibbles 0..15 . y, minus 8 sum(y)
+ * through the init. */
+#define Q8_QUANTS_AVX2(p) _mm256_loadu_si256((const __m256i *)((p) + 2))
+#define Q8_DOT_AVX2(init, x, yq) \
+    dot_u8s8_avx2(init, _mm256_sign_epi8(x, x), _mm256_sign_epi8(yq, x))
+#define Q8_QUANTS_VNNI(p) \
+    _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)((p) + 2)), _mm256_set1_epi8((char)0x80))
+
+#define TARGET_AVX2
+#define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+DEF_GEMV_Q_4ROWS(gemv_q4_0_avx2, TARGET_AVX2, DOT_AVX2, q4_0_quants, 18, 1)
+DEF_GEMV_Q_4ROWS(gemv_q4_0_vnni, TARGET_VNNI, DOT_VNNI, q4_0_quants, 18, 1)
+DEF_GEMV_Q_1ROW(gemv_q8_0_avx2, TARGET_AVX2, Q8_DOT_AVX2, Q8_QUANTS_AVX2, 34, 0)
+DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
+
+/* ---- table ---- */
+
+mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
+    if (!mote__isa_supported(MOTE_ISA_AVX2)) return NULL;
+    if (variant == 1 && !mote__cpu_features()->avx_vnni) return NULL;
+    switch (type) {
+    case MOTE_TYPE_Q4_0: return variant == 1 ? gemv_q4_0_vnni : gemv_q4_0_avx2;
+    case MOTE_TYPE_Q8_0: return variant == 1 ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    default: return NULL;
+    }
+}
+
+void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
+    const mote_cpu_features *f = mote__cpu_features();
+    t[MOTE_TYPE_Q4_0].gemv = f->avx_vnni ? gemv_q4_0_vnni : gemv_q4_0_avx2;
+    t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+}
+
+#endif /* __x86_64__ */
