@@ -37,7 +37,8 @@ static const char *bench_help =
     "  -m, --model FILE    GGUF model (Llama architecture)\n"
     "  -p, --n-prompt P    prompt tokens for pp (default 512; 0 skips pp)\n"
     "  -n, --n-gen N       generated tokens for tg (default 128; 0 skips tg)\n"
-    "  -t, --threads T     threads (default: the online CPUs)\n"
+    "  -t, --threads T     threads (default: the physical cores this process may\n"
+    "                      run on)\n"
     "  -r, --repetitions R repetitions of each test (default 5)\n"
     "  -o, --output FMT    md (Markdown table, default), csv, or json (one object\n"
     "                      a line per test)\n"
@@ -254,10 +255,6 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!bs.model_path) return cli_usage_error("bench", "no model given (-m MODEL)");
     if (n_prompt == 0 && n_gen == 0) return cli_usage_error("bench", "-p and -n are both 0: nothing to measure");
-    if (bs.n_threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        bs.n_threads = n > 0 ? (n > 1024 ? 1024 : n) : 1;
-    }
 
     mote_error err = {0};
     mote_model *m;
@@ -289,6 +286,8 @@ int cmd_bench(int argc, char **argv) {
     cp.n_threads = (int32_t)bs.n_threads;
     cp.kv_type = kv_type;
     if (mote_ctx_new(m, &cp, &c, &err)) { rc = cli_fail("bench", "%s", err.msg); goto done; }
+    /* -t 0 (the default): the library's choice, the physical cores. */
+    bs.n_threads = mote_ctx_n_threads(c);
     bs.kv_type = mote_ctx_kv_type(c);
     bs.kv_bytes = mote_ctx_kv_bytes(c);
 
