@@ -770,6 +770,45 @@ static void test_batched_decode_allocates_nothing(void) {
     mote_set_allocator(NULL);
 }
 
+/* Generation, the hot loop: for every generated model (q4_0, q8_0, f16 and
+ * mixed weights: each gemv / vec_dot path) and KV cache types f32, f16 and
+ * q8_0, with 2 threads, a context decodes a 5-token prompt and then 16
+ * tokens one at a time; from after mote_ctx_new to the last token nothing
+ * goes through the allocator hook. */
+static void test_generation_allocates_nothing(void) {
+    mote_allocator a = {count_malloc, count_realloc, count_free, NULL};
+    if (!gen_models()) T_SKIP("cannot write the generated models");
+    static const char *kv_types[] = {"f32", "f16", "q8_0"};
+    mote_set_allocator(&a);
+    for (size_t mi = 0; mi < N_GEN && !t_cur_failed; mi++) {
+        mote_model *m = load_model(g_gen_paths[mi]);
+        T_REQUIRE(m, "cannot load %s", g_gen_models[mi].name);
+        mote_model_info info;
+        mote_model_get_info(m, &info);
+        int32_t ids[21];
+        make_ids(ids, 21, info.n_vocab, 5, (int)mi);
+        for (size_t ki = 0; ki < sizeof kv_types / sizeof kv_types[0]; ki++) {
+            mote_ctx_params p = mote_ctx_default_params();
+            p.n_threads = 2;
+            p.n_ctx = 64;
+            p.kv_type = kv_types[ki];
+            mote_ctx *c;
+            mote_error err = {0};
+            T_REQUIRE(mote_ctx_new(m, &p, &c, &err) == MOTE_OK, "%s", err.msg);
+            long before = atomic_load(&g_allocs);
+            T_CHECK(mote_ctx_decode(c, ids, 5, NULL, &err) == MOTE_OK, "%s", err.msg);
+            for (int i = 5; i < 21; i++)
+                T_CHECK(mote_ctx_decode(c, &ids[i], 1, NULL, &err) == MOTE_OK, "%s", err.msg);
+            long used = atomic_load(&g_allocs) - before;
+            T_CHECK(used == 0, "%s, kv %s: %ld allocations while generating",
+                    g_gen_models[mi].name, kv_types[ki], used);
+            mote_ctx_free(c);
+        }
+        mote_model_free(m);
+    }
+    mote_set_allocator(NULL);
+}
+
 /* A context with 3 threads that has decoded uses under 40 ms of CPU while
  * idle for 300 ms; bad thread and batch counts are errors. */
 static void test_ctx_threads_params(void) {
@@ -818,6 +857,7 @@ int main(void) {
     T_RUN(test_batched_prompt_matches_token_by_token);
     T_RUN(test_prompt_longer_than_batch_is_chunked);
     T_RUN(test_batched_decode_allocates_nothing);
+    T_RUN(test_generation_allocates_nothing);
     T_RUN(test_ctx_threads_params);
     gen_models_remove();
     return t_exit();
