@@ -90,7 +90,8 @@ static inline void prefetch_l2(const uint8_t *p, size_t n) {
 
 #define F_NR 6      /* tokens per AVX2 register tile (16 x 6: 12 accumulators) */
 #define F_NR512 12  /* tokens per AVX-512 register tile (32 x 12: 24) */
-#define F_KC 256    /* elements per K block */
+#define F_KC 256    /* elements per K block (AVX2: a 16 KiB panel in L1) */
+#define F_KC512 128 /* elements per K block (AVX-512: a 16 KiB panel in L1) */
 #define F_MC 128    /* weight rows packed at once: 128 KiB of f32 */
 #define F_TC 48     /* tokens packed at once: 48 KiB of f32 */
 
@@ -242,12 +243,13 @@ static void gemm_float(const mote_gemm_args *a, bool f16, bool wide) {
     alignas(64) float abuf[F_TC * F_KC];
     alignas(64) float tile[F_NR512 * 32];
     const int mr = wide ? 32 : 16, nr_max = wide ? F_NR512 : F_NR;
+    const int64_t kc_max = wide ? F_KC512 : F_KC;
     const uint8_t *w = a->w, *act = a->act;
     const int64_t n = a->n_cols;
     for (int64_t r0 = 0; r0 < a->n_rows; r0 += F_MC) {
         const int64_t m_rows = min64(F_MC, a->n_rows - r0);
-        for (int64_t k0 = 0; k0 < n; k0 += F_KC) {
-            const int64_t kc = min64(F_KC, n - k0);
+        for (int64_t k0 = 0; k0 < n; k0 += kc_max) {
+            const int64_t kc = min64(kc_max, n - k0);
             const bool load = k0 > 0;
             for (int64_t p = 0; p * mr < m_rows; p++)
                 pack_w_float(f16, mr, w + (size_t)(r0 + p * mr) * a->w_stride, a->w_stride,
@@ -255,7 +257,7 @@ static void gemm_float(const mote_gemm_args *a, bool f16, bool wide) {
             if (k0 + kc < n) /* the next block of these rows, while this one computes */
                 for (int64_t r = 0; r < m_rows; r++)
                     prefetch_l2(w + (size_t)(r0 + r) * a->w_stride + (size_t)(k0 + kc) * (f16 ? 2 : 4),
-                                (size_t)min64(F_KC, n - k0 - kc) * (f16 ? 2 : 4));
+                                (size_t)min64(kc_max, n - k0 - kc) * (f16 ? 2 : 4));
             for (int64_t tc0 = 0; tc0 < a->n_tok; tc0 += F_TC) {
                 const int64_t tc = min64(F_TC, a->n_tok - tc0);
                 pack_act_float(f16, act + (size_t)tc0 * a->act_stride, a->act_stride, tc, k0, kc,
