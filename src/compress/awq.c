@@ -100,7 +100,8 @@ static void observe(void *user, const mote_matrix *w, const float *x, size_t x_s
 /* One matrix of a group: its f32 weights and how it will be quantized. */
 typedef struct awq_mat {
     const mote_matrix *w;
-    float *wf;                /* (n_rows, n_cols) dequantized */
+    float *wf;                /* (n_sel, n_cols) the rows searched, dequantized */
+    int64_t n_sel;            /* rows searched: every row, or an even stride of them */
     mote_awq_target target;
 } awq_mat;
 
@@ -113,22 +114,14 @@ typedef struct awq_job {
     const float *imat;        /* (n_mats, n_in) scaled importance, or NULL per matrix */
     const float *x;           /* (n_x, n_in) activation rows */
     int64_t n_x;
-    double *row_err;          /* (sum of n_rows) error of each weight row */
+    const float *gram;        /* (n_in, n_in) X^T X, or NULL: use the rows */
+    const mote_kernel_table *k32; /* the f32 dot product (SIMD where the CPU has it) */
+    double *row_err;          /* (sum of n_sel) error of each weight row searched */
     float *scratch;           /* (nth, 3 * n_in) + quantized bytes */
     size_t scratch_stride;    /* floats per thread */
     atomic_llong next;
     int64_t total_rows;
 } awq_job;
-
-static float dot_f32(const float *a, const float *b, int64_t n) {
-    float acc[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
-    float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++) sum += a[i] * b[i];
-    return sum;
-}
 
 static void awq_rows(void *task, int ith, int nth) {
     awq_job *job = task;
@@ -141,7 +134,7 @@ static void awq_rows(void *task, int ith, int nth) {
         if (gr >= job->total_rows) break;
         int mi = 0;
         int64_t r = gr;
-        while (r >= job->mats[mi].w->n_rows) r -= job->mats[mi++].w->n_rows;
+        while (r >= job->mats[mi].n_sel) r -= job->mats[mi++].n_sel;
         const awq_mat *am = &job->mats[mi];
         const mote_type_traits *tr = mote__type_traits(am->target.type);
         const float *wr = am->wf + (size_t)r * n;
@@ -150,10 +143,17 @@ static void awq_rows(void *task, int ith, int nth) {
         tr->quantize_w(scaled, qbuf, 1, n, im);
         tr->dequantize_ref(qbuf, deq, n);
         for (int64_t j = 0; j < n; j++) diff[j] = wr[j] - deq[j] / job->s[j];
+        /* ||X d||^2: over the rows of X, or as d^T (X^T X) d when X has
+         * more rows than columns (cheaper then) */
         double e = 0.0;
-        for (int64_t t = 0; t < job->n_x; t++) {
-            float y = dot_f32(diff, job->x + (size_t)t * n, n);
-            e += (double)y * (double)y;
+        if (job->gram) {
+            for (int64_t j = 0; j < n; j++)
+                e += (double)diff[j] * (double)job->k32->vec_dot(n, job->gram + (size_t)j * n, diff);
+        } else {
+            for (int64_t t = 0; t < job->n_x; t++) {
+                float y = job->k32->vec_dot(n, diff, job->x + (size_t)t * n);
+                e += (double)y * (double)y;
+            }
         }
         job->row_err[gr] = e;
     }
@@ -167,8 +167,9 @@ static bool is_float_type(uint32_t t) {
 /* Search alpha for one group; on success res->s[group] (and s_kv for the o
  * group) hold the scales, or stay NULL when the group keeps s = 1. */
 static mote_status search_group(const mote_model *m, mote_threadpool *tp, int32_t layer, int group,
-                                const act_store *st, int32_t n_grid, mote_awq_target_fn targets,
-                                void *targets_user, mote_awq_layer *res, mote_error *err) {
+                                const act_store *st, int32_t n_grid, int64_t max_wrows,
+                                mote_awq_target_fn targets, void *targets_user, mote_awq_layer *res,
+                                mote_error *err) {
     const mote_layer *L = &m->layers[layer];
     awq_mat mats[3];
     int n_mats = 0;
@@ -200,18 +201,24 @@ static mote_status search_group(const mote_model *m, mote_threadpool *tp, int32_
     float *best = mote__malloc((size_t)n_in * sizeof(float));
     float *imat = mote__calloc((size_t)n_mats * (size_t)n_in, sizeof(float));
     int64_t total_rows = 0;
-    for (int i = 0; i < n_mats; i++) total_rows += mats[i].w->n_rows;
+    for (int i = 0; i < n_mats; i++) {
+        int64_t n_rows = mats[i].w->n_rows;
+        mats[i].n_sel = max_wrows > 0 && n_rows > max_wrows ? max_wrows : n_rows;
+        total_rows += mats[i].n_sel;
+    }
     double *row_err = mote__malloc((size_t)total_rows * sizeof(double));
     int nth = mote__threadpool_n_threads(tp);
     size_t stride = (size_t)3 * (size_t)n_in + (size_t)n_in * 2 + 64; /* + quantized row (< 8 bytes a value) */
     float *scratch = mote__malloc((size_t)nth * stride * sizeof(float));
+    float *gram = NULL;
     mote_status s_ok = MOTE_OK;
     bool ok = mean && s && best && imat && row_err && scratch;
     for (int i = 0; ok && i < n_mats; i++) {
-        mats[i].wf = mote__malloc((size_t)mats[i].w->n_rows * (size_t)n_in * sizeof(float));
+        mats[i].wf = mote__malloc((size_t)mats[i].n_sel * (size_t)n_in * sizeof(float));
         ok = mats[i].wf != NULL;
-        for (int64_t r = 0; ok && r < mats[i].w->n_rows; r++)
-            mote__matrix_get_row(mats[i].w, r, mats[i].wf + (size_t)r * n_in);
+        for (int64_t k = 0; ok && k < mats[i].n_sel; k++) /* rows k * n_rows / n_sel */
+            mote__matrix_get_row(mats[i].w, k * mats[i].w->n_rows / mats[i].n_sel,
+                                 mats[i].wf + (size_t)k * n_in);
     }
     if (!ok) {
         s_ok = mote__err(err, MOTE_ERR_NOMEM, "awq: out of memory searching layer %d", (int)layer);
@@ -230,7 +237,22 @@ static mote_status search_group(const mote_model *m, mote_threadpool *tp, int32_
     }
     awq_job job = {.mats = mats, .n_mats = n_mats, .n_in = n_in, .s = s, .imat = imat,
                    .x = st->rows, .n_x = n_x, .row_err = row_err, .scratch = scratch,
-                   .scratch_stride = stride, .total_rows = total_rows};
+                   .scratch_stride = stride, .total_rows = total_rows,
+                   .k32 = mote__kernels_for(MOTE_TYPE_F32)};
+    if (n_x > n_in) { /* the Gram matrix, in double then rounded once */
+        if (!(gram = mote__malloc((size_t)n_in * (size_t)n_in * sizeof(float)))) {
+            s_ok = mote__err(err, MOTE_ERR_NOMEM, "awq: out of memory");
+            goto done;
+        }
+        for (int64_t a = 0; a < n_in; a++)
+            for (int64_t b = a; b < n_in; b++) {
+                double sum = 0.0;
+                for (int64_t t = 0; t < n_x; t++)
+                    sum += (double)st->rows[(size_t)t * n_in + a] * (double)st->rows[(size_t)t * n_in + b];
+                gram[(size_t)a * n_in + b] = gram[(size_t)b * n_in + a] = (float)sum;
+            }
+        job.gram = gram;
+    }
     double best_err = -1.0;
     float best_alpha = 0.0f;
     for (int32_t gi = 0; gi < n_grid; gi++) {
@@ -286,6 +308,7 @@ done:
     mote__free(imat);
     mote__free(row_err);
     mote__free(scratch);
+    mote__free(gram);
     return s_ok;
 }
 
@@ -305,6 +328,7 @@ mote_status mote__awq_search(const mote_model *m, const char *text_path, const m
     *out = NULL;
     const int32_t n_layer = m->hp.n_layer;
     int32_t n_grid = p->n_grid > 0 ? p->n_grid : 20;
+    int64_t max_wrows = p->max_weight_rows > 0 ? p->max_weight_rows : 512;
     awq_collect ac = {.m = m, .max_rows = p->max_rows > 0 ? p->max_rows : 256, .rng = 0x5eed};
     mote_awq *a = mote__calloc(1, sizeof *a);
     ac.st = mote__calloc((size_t)n_layer * MOTE_AWQ_GROUPS, sizeof *ac.st);
@@ -327,7 +351,8 @@ mote_status mote__awq_search(const mote_model *m, const char *text_path, const m
         for (int g = 0; g < MOTE_AWQ_GROUPS; g++) {
             const act_store *st = &ac.st[(size_t)l * MOTE_AWQ_GROUPS + g];
             if (st->n_kept > a->n_rows) a->n_rows = st->n_kept;
-            if ((s = search_group(m, tp, l, g, st, n_grid, targets, targets_user, &a->layers[l], err)))
+            if ((s = search_group(m, tp, l, g, st, n_grid, max_wrows, targets, targets_user,
+                                  &a->layers[l], err)))
                 goto done;
         }
         if (p->progress) p->progress(p->progress_user, l + 1, n_layer, &a->layers[l]);

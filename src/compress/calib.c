@@ -22,6 +22,13 @@ void mote__matrix_name(int32_t layer, int kind, char *buf, size_t cap) {
     else snprintf(buf, cap, "blk.%d.%s.weight", (int)layer, g_suffix[kind]);
 }
 
+const char *mote__printable(const char *name, char *buf, size_t cap) {
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++) buf[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 bool mote__model_matrix_id(const mote_model *m, const mote_matrix *w, int32_t *layer, int *kind) {
     if (w == &m->output) {
         *layer = -1;

@@ -23,6 +23,9 @@ enum { MOTE_MAT_Q, MOTE_MAT_K, MOTE_MAT_V, MOTE_MAT_O, MOTE_MAT_GATE, MOTE_MAT_U
 bool mote__model_matrix_id(const mote_model *m, const mote_matrix *w, int32_t *layer, int *kind);
 /* "blk.%d.<suffix>.weight" for (layer, kind), or "output.weight". */
 void mote__matrix_name(int32_t layer, int kind, char *buf, size_t cap);
+/* A tensor name from a file, fit for a one-line message: bytes outside
+ * printable ASCII become '?'. Returns buf. */
+const char *mote__printable(const char *name, char *buf, size_t cap);
 
 typedef struct mote_calib_params {
     int32_t n_ctx;     /* tokens per chunk, BOS included (0 = 512; capped at the model's) */
@@ -114,6 +117,11 @@ typedef struct mote_awq_params {
     mote_calib_params calib;
     int32_t n_grid;   /* alpha in {0, 1/n_grid, ..., (n_grid-1)/n_grid} (0 = 20) */
     int64_t max_rows; /* activation rows kept per group for the search (0 = 256) */
+    /* Weight rows of each matrix the search quantizes per alpha: all when
+     * the matrix has no more, else this many at an even stride (0 = 512):
+     * the error summed over them estimates the whole matrix's, and
+     * quantizing every row 20 times is most of the search's time. */
+    int64_t max_weight_rows;
     /* After each layer's search (may be NULL). */
     void (*progress)(void *user, int32_t layer, int32_t n_layer, const mote_awq_layer *res);
     void *progress_user;

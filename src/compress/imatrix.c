@@ -206,14 +206,16 @@ mote_status mote__imatrix_from_gguf(const mote_gguf *g, const char *name, mote_i
         size_t stem;
         if (!ends_with(t->name, SUM2_SUFFIX, &stem)) continue; /* counts, or other data: skipped */
         mote_imatrix_entry *e = &im->e[im->n_entries];
+        char pn[80];
+        mote__printable(t->name, pn, sizeof pn);
         if (stem == 0 || stem >= sizeof e->name) {
-            s = mote__err(err, MOTE_ERR_FORMAT, "%s: tensor '%s': bad weight name", name, t->name);
+            s = mote__err(err, MOTE_ERR_FORMAT, "%s: tensor '%s': bad weight name", name, pn);
             goto fail;
         }
         memcpy(e->name, t->name, stem);
         e->name[stem] = '\0';
         if (t->type != MOTE_TYPE_F32) {
-            s = mote__err(err, MOTE_ERR_FORMAT, "%s: tensor %s is %s, expected f32", name, t->name,
+            s = mote__err(err, MOTE_ERR_FORMAT, "%s: tensor %s is %s, expected f32", name, pn,
                           mote__type_name(t->type));
             goto fail;
         }
@@ -221,20 +223,19 @@ mote_status mote__imatrix_from_gguf(const mote_gguf *g, const char *name, mote_i
         if (nmat != 1) {
             s = mote__err(err, MOTE_ERR_UNSUPPORTED,
                           "%s: %s holds %lld matrices (an expert imatrix): not supported",
-                          name, t->name, (long long)nmat);
+                          name, pn, (long long)nmat);
             goto fail;
         }
         char cname[80];
         snprintf(cname, sizeof cname, "%s%s", e->name, COUNTS_SUFFIX);
         const mote_gguf_tensor *c = mote__gguf_find_tensor(g, cname);
         if (!c || c->type != MOTE_TYPE_F32 || c->ne[0] * c->ne[1] * c->ne[2] * c->ne[3] != 1) {
-            s = mote__err(err, MOTE_ERR_FORMAT, "%s: %s has no %s tensor of one f32", name, t->name,
-                          cname);
+            s = mote__err(err, MOTE_ERR_FORMAT, "%s: %s has no .counts tensor of one f32", name, pn);
             goto fail;
         }
         float count = f32_at(c->data, 0);
         if (!isfinite(count) || count < 0.0f) {
-            s = mote__err(err, MOTE_ERR_FORMAT, "%s: %s = %g is not a count", name, cname, (double)count);
+            s = mote__err(err, MOTE_ERR_FORMAT, "%s: the count of %s, %g, is not a count", name, pn, (double)count);
             goto fail;
         }
         e->n = t->ne[0];
@@ -247,11 +248,16 @@ mote_status mote__imatrix_from_gguf(const mote_gguf *g, const char *name, mote_i
             float v = f32_at(t->data, j);
             if (!isfinite(v) || v < 0.0f) {
                 s = mote__err(err, MOTE_ERR_FORMAT, "%s: %s[%lld] = %g: sums of squares must be finite and >= 0",
-                              name, t->name, (long long)j, (double)v);
+                              name, pn, (long long)j, (double)v);
                 goto fail;
             }
             /* As llama.cpp: an entry that saw no tokens weighs every input alike. */
             e->values[j] = count > 0.0f ? v / count : 1.0f;
+            if (!isfinite(e->values[j])) {
+                s = mote__err(err, MOTE_ERR_FORMAT, "%s: %s[%lld] / count overflows", name, pn,
+                              (long long)j);
+                goto fail;
+            }
         }
     }
     if (mote__gguf_find_key(g, "imatrix.chunk_count") >= 0 &&

@@ -148,6 +148,7 @@ typedef struct qtensor {
     const float *col_div;     /* AWQ: element j divided by col_div[j] (norm vectors) */
     const float *row_div;     /* AWQ: row r divided by row_div[r] (n_rows) */
     char note[200];
+    char pname[64];           /* the name fit for messages (mote__printable) */
 } qtensor;
 
 struct qjob {
@@ -415,7 +416,7 @@ static void report(qtensor *q, int64_t rows_done) {
     if (!p->progress) return;
     const mote_gguf_tensor *t = q->src;
     mote_quantize_progress pr = {
-        .index = q->index, .n_tensors = q->job->n_t, .name = t->name,
+        .index = q->index, .n_tensors = q->job->n_t, .name = q->pname,
         .type_in = mote__type_name(t->type), .type_out = mote__type_name(q->type),
         .n_dims = t->n_dims, .bytes_in = t->nbytes,
         .bytes_out = (uint64_t)q->row_bytes * (uint64_t)q->n_rows,
@@ -439,7 +440,7 @@ static mote_status emit_row(void *user, int64_t row, void *dst, size_t row_bytes
                 return mote__err(err, MOTE_ERR_FORMAT,
                                  "tensor %s: element [%lld, %lld] is not finite (%g): refusing to "
                                  "write a model with NaN/Inf weights",
-                                 q->src->name, (long long)row, (long long)bad,
+                                 q->pname, (long long)row, (long long)bad,
                                  (double)((const float *)dst)[bad]);
         }
     } else {
@@ -454,7 +455,7 @@ static mote_status emit_row(void *user, int64_t row, void *dst, size_t row_bytes
                     return mote__err(err, MOTE_ERR_FORMAT,
                                      "tensor %s: element [%lld, %lld] is not finite (%s): refusing "
                                      "to quantize NaN/Inf weights",
-                                     q->src->name, (long long)st.bad_row[i], (long long)st.bad_col[i],
+                                     q->pname, (long long)st.bad_row[i], (long long)st.bad_col[i],
                                      isnan(v) ? "nan" : "inf");
                 }
             }
@@ -595,17 +596,19 @@ mote_status mote__quantize_with_awq(const char *in_path, const char *out_path,
      * gives them another width: refuse it rather than quantize badly. */
     for (int64_t i = 0; im && i < im->n_entries; i++) {
         const mote_gguf_tensor *t = mote__gguf_find_tensor(job.in, im->e[i].name);
+        char pn[64];
+        mote__printable(im->e[i].name, pn, sizeof pn);
         if (!t) {
             s = mote__err(err, MOTE_ERR_INVALID_ARG,
                           "%s is not for this model: its entry %s names a tensor %s does not have",
-                          p->imatrix_path, im->e[i].name, in_path);
+                          p->imatrix_path, pn, in_path);
             goto done;
         }
         if (t->ne[0] != im->e[i].n) {
             s = mote__err(err, MOTE_ERR_INVALID_ARG,
                           "%s is not for this model: its entry %s has %lld values, but the tensor's "
                           "rows in %s have %lld",
-                          p->imatrix_path, im->e[i].name, (long long)im->e[i].n, in_path,
+                          p->imatrix_path, pn, (long long)im->e[i].n, in_path,
                           (long long)t->ne[0]);
             goto done;
         }
@@ -618,6 +621,7 @@ mote_status mote__quantize_with_awq(const char *in_path, const char *out_path,
         q->index = i;
         q->n_cols = q->src->ne[0];
         q->n_rows = q->src->ne[1] * q->src->ne[2] * q->src->ne[3];
+        mote__printable(q->src->name, q->pname, sizeof q->pname);
         parse_name(q->src->name, &q->layer, q->kind, sizeof q->kind);
         plan_type(&mi, q);
         q->convert = q->type != q->src->type;
@@ -625,7 +629,7 @@ mote_status mote__quantize_with_awq(const char *in_path, const char *out_path,
         const mote_type_traits *tout = mote__type_traits(q->type);
         if (q->convert && (!tin->dequantize_ref || !tout->quantize_w)) {
             s = mote__err(err, MOTE_ERR_UNSUPPORTED, "tensor %s: cannot convert %s to %s in this build",
-                          q->src->name, tin->name, tout->name);
+                          q->pname, tin->name, tout->name);
             goto done;
         }
         if (is_matrix(q->src) && tout->is_quantized && im) {
@@ -677,7 +681,7 @@ mote_status mote__quantize_with_awq(const char *in_path, const char *out_path,
         uint64_t rb = 0;
         if (!mote__type_row_bytes(q->type, (uint64_t)q->n_cols, &rb)) {
             s = mote__err(err, MOTE_ERR_INVALID_ARG, "tensor %s: rows of %lld do not fit %s",
-                          q->src->name, (long long)q->n_cols, mote__type_name(q->type));
+                          q->pname, (long long)q->n_cols, mote__type_name(q->type));
             goto done;
         }
         q->row_bytes = (size_t)rb;
