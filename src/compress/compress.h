@@ -68,10 +68,11 @@ typedef struct mote_imatrix {
     char dataset[256]; /* the first dataset name, "" if none */
 } mote_imatrix;
 
-/* Parse an imatrix GGUF already open (bounds-checked by the GGUF reader);
- * every tensor must be an .in_sum2 or .counts of F32 with its partner
- * present, one matrix per entry (3-D expert imatrices are refused), and
- * every value finite and non-negative. `name` is used in errors. */
+/* Parse an imatrix GGUF already open (bounds-checked by the GGUF reader):
+ * at least one .in_sum2 tensor; each an F32 vector with a .counts partner
+ * of one F32 (3-D expert imatrices are refused), its values finite and
+ * non-negative, and their ratios finite. Other tensors are ignored, as
+ * llama.cpp does. `name` is used in errors. */
 mote_status mote__imatrix_from_gguf(const mote_gguf *g, const char *name, mote_imatrix **out,
                                     mote_error *err);
 /* Open and parse the file at path. */
