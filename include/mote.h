@@ -690,9 +690,9 @@ typedef struct mote_ppl_result {
 
 /* Perplexity of the context's model on text (len bytes, tokenized without
  * special tokens) in non-overlapping windows of mote_ctx_n_ctx(c)
- * positions: with a BOS token each window is BOS + the next n_ctx - 1 text
- * tokens and every text token is scored; without one, a window is n_ctx
- * tokens and its first is context only. Decodes through c as configured
+ * positions: when the vocab starts a text with BOS (add_bos_token) each
+ * window is BOS + the next n_ctx - 1 text tokens and every text token is
+ * scored; otherwise a window is n_ctx tokens and its first is context only. Decodes through c as configured
  * (KV cache type, batch, threads, LoRA adapters attached); resets it
  * before each window. Errors: an empty text, too few tokens to score one,
  * a window < 2 or longer than the model's training context

@@ -23,6 +23,12 @@
 #          which kernel changes move: measured ppl 9e-5 .. 6.8e-4, kld_mean
 #          1.3e-3 .. 1.6e-3, p99 3.5% .. 5%, max 2.5% .. 4.3% relative,
 #          same_top exact. Bounds 5e-3, 2e-2, 0.2, 0.2 and 0.02 absolute.
+#   no BOS: a random model (make_model.py --no-bos: add_bos_token false)
+#          on a 69-token text, windows of 17: four of 16 scored positions
+#          and a last window of one token that scores nothing; bytes from
+#          the scored tokens' pieces. ppl, ppl_err, bits/byte within 1e-5
+#          (measured 1e-9), n_scored and n_bytes exact; a 1-token text is
+#          refused.
 # Needs /usr/bin/python3 with numpy (MOTE_PYTHON overrides); skips without.
 . tests/lib.sh.inc
 PY=${MOTE_PYTHON:-/usr/bin/python3}
@@ -88,5 +94,26 @@ if "$MOTE" quantize -q "$M" "$tmp/q4_0.gguf" q4_0 >/dev/null 2>"$tmp/err"; then
     ppl:5e-3:0 bits_per_byte:5e-3:0 kld_mean:2e-2:0 kld_p99:0.2:0 kld_max:0.2:0 same_top:0:0.02
 else
   t_fail ppl_ref_q4_0_model_kl "mote quantize failed: $(tail -c 300 "$tmp/err")"
+fi
+# No BOS: the other windowing.
+printf 'the cat sat on a mat and then a dog came by to play with the cat in the sun all day long' >"$tmp/nb.txt"
+if "$PY" "$REF/make_model.py" "$tmp/nobos.gguf" --no-bos --n-vocab 300 --n-ctx 64 --seed 3 2>"$tmp/err"; then
+  NB_IDS=$("$MOTE" tokenize -m "$tmp/nobos.gguf" --no-bos -f "$tmp/nb.txt")
+  if got=$("$MOTE" perplexity -m "$tmp/nobos.gguf" -f "$tmp/nb.txt" -c 17 -b 5 -t 2 -o json 2>"$tmp/err") && \
+     ref=$("$PY" "$REF/ppl_ref.py" "$tmp/nobos.gguf" --ids "$NB_IDS" --bos -1 --ctx 17 2>"$tmp/err"); then
+    compare ppl_ref_no_bos "$got" "$ref" $EXACT n_bytes:0:0 >"$tmp/verdict"
+    cat "$tmp/verdict"; grep -q '^not ok' "$tmp/verdict" && T_FAILED=1
+    echo "$got" | grep -q '"n_tokens": 69, "n_scored": 64,' && t_ok ppl_ref_no_bos_counts || \
+      t_fail ppl_ref_no_bos_counts "$got"
+  else
+    t_fail ppl_ref_no_bos "$(tail -c 300 "$tmp/err")"
+  fi
+  printf 'a' >"$tmp/one.txt"
+  if "$MOTE" perplexity -m "$tmp/nobos.gguf" -f "$tmp/one.txt" >/dev/null 2>"$tmp/err"; then
+    t_fail ppl_one_token_refused "exit status 0"
+  elif grep -q "the text is 1 token" "$tmp/err"; then t_ok ppl_one_token_refused
+  else t_fail ppl_one_token_refused "$(head -c 300 "$tmp/err")"; fi
+else
+  t_fail ppl_ref_no_bos "make_model.py failed: $(tail -c 300 "$tmp/err")"
 fi
 exit $T_FAILED

@@ -3,10 +3,11 @@
  * base logits (KL divergence, top-token agreement).
  *
  * Windows. The text is tokenized without special tokens and cut into
- * non-overlapping windows of the context's n_ctx positions. With a BOS
- * token, each window is BOS followed by the next n_ctx - 1 text tokens and
- * every text token is scored (predicted from BOS and the window's tokens
- * before it): every byte of the text is counted once. Without BOS, a
+ * non-overlapping windows of the context's n_ctx positions. When the vocab
+ * adds BOS to a text (its add_bos_token, which llama.cpp's perplexity also
+ * follows), each window is BOS followed by the next n_ctx - 1 text tokens
+ * and every text token is scored (predicted from BOS and the window's
+ * tokens before it): every byte of the text is counted once. Otherwise a
  * window is n_ctx text tokens and all its positions after the first are
  * scored (the first token of each window is context only). This is not
  * llama.cpp's scheme (which scores only the second half of each window), so
@@ -139,8 +140,13 @@ mote_status mote_perplexity(mote_ctx *c, const char *text, size_t len, const mot
         return mote__err(err, MOTE_ERR_NOMEM, "out of memory tokenizing %zu bytes", len);
     if ((s = mote_tokenize(v, text, len, 0, r.ids, n_text, &n_text, err))) goto done;
 
+    /* Windows start with BOS when the vocab adds one to a text (its
+     * add_bos_token): the empty text with special tokens shows it. */
     const int32_t bos = mote_vocab_bos(v);
-    const bool use_bos = bos >= 0;
+    int32_t probe[8];
+    int64_t n_probe = 0;
+    mote_tokenize(v, "", 0, MOTE_TOKENIZE_ADD_SPECIAL, probe, 8, &n_probe, NULL);
+    const bool use_bos = bos >= 0 && n_probe >= 1 && probe[0] == bos;
     const int64_t per_win = use_bos ? n_ctx - 1 : n_ctx; /* text tokens per window */
     const int64_t n_windows = (n_text + per_win - 1) / per_win;
     int64_t n_scored = 0;
@@ -151,7 +157,7 @@ mote_status mote_perplexity(mote_ctx *c, const char *text, size_t len, const mot
     if (n_scored < 1) {
         s = mote__err(err, MOTE_ERR_INVALID_ARG,
                       "the text is %lld token%s: a window needs at least 2 tokens to score one "
-                      "(this model has no BOS token to start it)",
+                      "(this model's vocab starts a text with no BOS)",
                       (long long)n_text, n_text == 1 ? "" : "s");
         goto done;
     }

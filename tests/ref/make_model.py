@@ -98,6 +98,8 @@ def build(a):
     w.add_array("tokenizer.ggml.scores", gguf_min.T_FLOAT32, scores)
     w.add_array("tokenizer.ggml.token_type", gguf_min.T_INT32, types)
     w.add_u32("tokenizer.ggml.bos_token_id", 1)
+    if a.no_bos:
+        w.add_bool("tokenizer.ggml.add_bos_token", False)
     w.add_u32("tokenizer.ggml.eos_token_id", 2)
     w.add_u32("tokenizer.ggml.unknown_token_id", 0)
 
@@ -138,6 +140,8 @@ def main():
     ap.add_argument("--n-ctx", type=int, default=256)
     ap.add_argument("--type", default="F32", choices=sorted(gguf_min.TYPE_BY_NAME))
     ap.add_argument("--tied", action="store_true", help="no output.weight")
+    ap.add_argument("--no-bos", action="store_true",
+                    help="tokenizer.ggml.add_bos_token = false (texts are not started with BOS)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     if a.n_head_kv is None:
