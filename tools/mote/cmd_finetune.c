@@ -35,15 +35,18 @@ static const char *finetune_help_head =
     "  -m, --model FILE   the base model (GGUF, Llama architecture)\n"
     "  --lora             train LoRA adapters instead of every weight\n"
     "  --rank R           adapter rank (default 8)\n"
-    "  --alpha A          adapter scale alpha/rank (default: 2 x rank)\n"
+    "  --alpha A          the adapters are scaled by alpha/rank (default alpha:\n"
+    "                     2 x rank)\n"
     "  --targets LIST     matrices to adapt, comma-separated, of attn_q, attn_k,\n"
     "                     attn_v, attn_output, ffn_gate, ffn_up, ffn_down, or all\n"
     "                     (default all)\n"
     "  --ctx N            tokens per training sequence (default: 256, at most the\n"
     "                     model's context)\n"
-    "  (--lr defaults to 1e-4 for full fine-tuning and 1e-3 with --lora)\n"
-    "  Also writes the loss curve (training, and held-out with --val-frac) as\n"
-    "  OUT.loss.svg beside OUT.gguf.\n";
+    "\n"
+    "--lr defaults to 1e-4 for full fine-tuning and 1e-3 with --lora. Also\n"
+    "writes the loss curve (training, and held-out with --val-frac) as\n"
+    "OUT.loss.svg beside OUT.gguf. Options shared with `mote train`:\n"
+    "\n";
 
 int cmd_finetune(int argc, char **argv) {
     const char *C = "finetune", *base = NULL, *targets = NULL;
