@@ -8,7 +8,8 @@
  * of the repetitions, ± their standard deviation. Beside it: the model's
  * size, the bytes of weights one token reads (mote_model_bytes_per_token),
  * the machine's read bandwidth with the same thread count
- * (mote_bench_bandwidth, median of several passes), and the roofline
+ * (mote_bench_bandwidth, median of several passes; for tg measured again
+ * before each repetition, see run_test), and the roofline
  * fraction tokens/s × bytes/token ÷ bandwidth — for tg, how much of the
  * memory bandwidth generation turns into reading weights; for pp the same
  * product, which exceeds 1 when batching reuses each weight across tokens.
@@ -31,8 +32,11 @@ static const char *bench_help =
     "of weights each generated token reads, the machine's memory read bandwidth\n"
     "(same thread count) and the roofline fraction\n"
     "tokens/s x bytes/token / bandwidth: for tg, the share of the bandwidth that\n"
-    "goes to reading weights; above 100% for pp means batching reuses weights,\n"
-    "for a model that fits in the cache, that it is read from the cache.\n"
+    "goes to reading weights (tg measures the bandwidth again right before each\n"
+    "repetition and divides by the median of those passes, so that other work on\n"
+    "the machine moves both figures alike); above 100% for pp means batching\n"
+    "reuses weights, for a model that fits in the cache, that it is read from\n"
+    "the cache.\n"
     "\n"
     "  -m, --model FILE    GGUF model (Llama architecture)\n"
     "  -p, --n-prompt P    prompt tokens for pp (default 512; 0 skips pp)\n"
@@ -59,6 +63,9 @@ typedef struct bench_result {
     int64_t n_prompt, n_gen;
     double tps_median, tps_stddev;
     double *samples;   /* (reps) tokens/s of each repetition */
+    double *bw_samples; /* (reps) tg: bandwidth measured just before each */
+    double bandwidth_gbs; /* tg: median of bw_samples; pp: the setup's */
+    double roofline;      /* tps_median x bytes/token / bandwidth_gbs */
 } bench_result;
 
 typedef struct bench_setup {
@@ -107,11 +114,21 @@ static int32_t bench_token(int64_t i, int32_t n_vocab) {
     return (int32_t)(((uint64_t)i * 2654435761u + 7u) % (uint64_t)n_vocab);
 }
 
-/* Run one test REPS times into r; 0 or a CLI exit status. */
-static int run_test(mote_ctx *c, const bench_setup *bs, const int32_t *tokens, int64_t n_prompt,
-                    int64_t n_gen, bench_result *r) {
+/* Run one test REPS times into r; 0 or a CLI exit status. A generation
+ * test measures the bandwidth (one pass over bw_bytes) right before each
+ * repetition and divides by that: on a machine shared with other work the
+ * bandwidth available moves by a factor of several within a minute (seen:
+ * 2.4 to 53 GB/s on the 2-core development machine), and a figure taken
+ * once before all repetitions then says more about the neighbours than
+ * about the kernels. The bandwidth reported is the median of those passes,
+ * the fraction median tokens/s x bytes/token over it. */
+static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const int32_t *tokens,
+                    int64_t n_prompt, int64_t n_gen, bench_result *r) {
     mote_error err = {0};
     for (int64_t rep = 0; rep < bs->reps; rep++) {
+        if (n_prompt == 0 && mote_bench_bandwidth((int32_t)bs->n_threads, bw_bytes, 1,
+                                                  &r->bw_samples[rep], NULL, &err))
+            return cli_fail("bench", "%s", err.msg);
         mote_ctx_reset(c);
         double t0 = mote_time_now(), dt;
         int64_t n_tok;
@@ -130,13 +147,18 @@ static int run_test(mote_ctx *c, const bench_setup *bs, const int32_t *tokens, i
     }
     r->tps_median = median(r->samples, bs->reps);
     r->tps_stddev = stddev(r->samples, bs->reps);
+    r->bandwidth_gbs = n_prompt > 0 ? bs->bandwidth_gbs : median(r->bw_samples, bs->reps);
+    r->roofline = r->bandwidth_gbs > 0
+                      ? r->tps_median * (double)bs->bytes_per_token / (r->bandwidth_gbs * 1e9)
+                      : 0.0;
     return 0;
 }
 
 /* tokens/s x bytes/token / bandwidth: the share of the memory bandwidth
- * that reading the weights once per token takes at this speed. */
+ * that reading the weights once per token takes at this speed (run_test). */
 static double roofline(const bench_setup *bs, const bench_result *r) {
-    return bs->bandwidth_gbs > 0 ? r->tps_median * (double)bs->bytes_per_token / (bs->bandwidth_gbs * 1e9) : 0.0;
+    (void)bs;
+    return r->roofline;
 }
 
 /* ---- output ---- */
@@ -169,7 +191,7 @@ static void print_md_row(const bench_setup *bs, const bench_result *r) {
     fmt_size(bpt, sizeof bpt, bs->bytes_per_token);
     printf("| %s | %s | %s | %s | %s | %lld | %s %s | %s | %.2f ± %.2f | %s | %.1f GB/s | %.1f%% |\n",
            bs->model_name, size, params, bs->type, bs->isa, (long long)bs->n_threads, bs->kv_type, kv, r->test,
-           r->tps_median, r->tps_stddev, bpt, bs->bandwidth_gbs, 100.0 * roofline(bs, r));
+           r->tps_median, r->tps_stddev, bpt, r->bandwidth_gbs, 100.0 * roofline(bs, r));
 }
 
 /* CSV/JSON string: quotes and backslashes escaped, control bytes dropped. */
@@ -201,7 +223,7 @@ static void print_csv_row(const bench_setup *bs, const bench_result *r) {
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
            bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, r->test, (long long)r->n_prompt, (long long)r->n_gen,
            (long long)bs->reps, r->tps_median, r->tps_stddev, (unsigned long long)bs->bytes_per_token,
-           bs->bandwidth_gbs, roofline(bs, r));
+           r->bandwidth_gbs, roofline(bs, r));
 }
 
 /* One JSON object on one line per test. */
@@ -221,7 +243,7 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
     for (int64_t i = 0; i < bs->reps; i++) printf("%s%.4f", i ? ", " : "", r->samples[i]);
     printf("], \"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
            "\"roofline_fraction\": %.6f}\n",
-           (unsigned long long)bs->bytes_per_token, bs->bandwidth_gbs,
+           (unsigned long long)bs->bytes_per_token, r->bandwidth_gbs,
            (unsigned long long)bs->bw_buffer_bytes, roofline(bs, r));
 }
 
@@ -277,8 +299,11 @@ int cmd_bench(int argc, char **argv) {
     bench_result res[2];
     int n_res = 0;
     memset(res, 0, sizeof res);
-    for (int k = 0; k < 2; k++) res[k].samples = calloc((size_t)bs.reps, sizeof(double));
-    if (!tokens || !res[0].samples || !res[1].samples) { rc = cli_fail("bench", "out of memory"); goto done; }
+    for (int k = 0; k < 2; k++) {
+        res[k].samples = calloc((size_t)bs.reps, sizeof(double));
+        res[k].bw_samples = calloc((size_t)bs.reps, sizeof(double));
+    }
+    if (!tokens || !res[0].samples || !res[1].samples || !res[0].bw_samples || !res[1].bw_samples) { rc = cli_fail("bench", "out of memory"); goto done; }
     for (int64_t i = 0; i < n_tokens; i++) tokens[i] = bench_token(i, bs.info.n_vocab);
 
     mote_ctx_params cp = mote_ctx_default_params();
@@ -316,7 +341,7 @@ int cmd_bench(int argc, char **argv) {
         snprintf(r->test, sizeof r->test, k == 0 ? "pp%lld" : "tg%lld", (long long)(p + g));
         r->n_prompt = p;
         r->n_gen = g;
-        if ((rc = run_test(c, &bs, tokens, p, g, r))) goto done;
+        if ((rc = run_test(c, &bs, bs.bw_buffer_bytes, tokens, p, g, r))) goto done;
         n_res++;
         if (fmt == OUT_MD) print_md_row(&bs, r);
         else if (fmt == OUT_CSV) print_csv_row(&bs, r);
@@ -325,7 +350,10 @@ int cmd_bench(int argc, char **argv) {
     }
 done:
     free(tokens);
-    for (int k = 0; k < 2; k++) free(res[k].samples);
+    for (int k = 0; k < 2; k++) {
+        free(res[k].samples);
+        free(res[k].bw_samples);
+    }
     mote_ctx_free(c);
     mote_model_free(m);
     return rc;
