@@ -366,12 +366,17 @@ static void quantize_q8_K(const float *x, void *vy, int64_t n) {
             memset(yb, 0, Y_SIZE);
             continue;
         }
+        /* the first element of that magnitude gives the sign, as in the
+         * reference: 4 at a time, then the lane */
         float max = amax;
-        for (int j = 0; j < QK_K; j++) /* the first of that magnitude: its sign */
-            if (fabsf(xb[j]) == amax) {
-                max = xb[j];
-                break;
-            }
+        const float32x4_t va = vdupq_n_f32(amax);
+        for (int j = 0; j < QK_K; j += 4) {
+            if (!vmaxvq_u32(vceqq_f32(vabsq_f32(vld1q_f32(xb + j)), va))) continue;
+            int l = 0;
+            while (fabsf(xb[j + l]) != amax) l++;
+            max = xb[j + l];
+            break;
+        }
         const float iscale = -127.0f / max;
         if (!(fabsf(iscale) <= 3.4e38f)) {
             mote__quantize_q8_K_ref(xb, yb, QK_K);
