@@ -3,7 +3,9 @@
 # `mote merge` end to end on the shared stories260K model, fine-tuned on a
 # few steps of the repository's README (English prose unlike its
 # TinyStories training text), with a held-out tail (--val-frac).
-# Checks: the held-out loss falls (full and LoRA); the adapter runs with
+# Checks: the held-out loss falls (full and LoRA); a full fine-tuning
+# checkpoint continued by `mote train --resume` gives the uninterrupted
+# run's model byte for byte; the adapter runs with
 # `mote run --lora`; at scale 0 the greedy text equals the base's; the
 # merged model's greedy text equals the applied adapter's; a LoRA base
 # quantized to q8_0 fine-tunes, and full fine-tuning of it is refused with a
@@ -30,8 +32,15 @@ held_out_falls() {
   echo "#   $1: held-out loss $first -> $last"
 }
 
-if "$MOTE" finetune -m "$S" $common --lr 1e-3 -o "$tmp/full.gguf" >"$tmp/full.log" 2>"$tmp/err"; then
+if "$MOTE" finetune -m "$S" $common --lr 1e-3 --checkpoint-every 4 -o "$tmp/full.gguf" >"$tmp/full.log" 2>"$tmp/err"; then
   held_out_falls "finetune full" "$tmp/full.log"
+  # its checkpoint after step 4, continued by mote train --resume
+  if "$MOTE" train --resume "$tmp/full.ckpt.gguf" --data "$tmp/text.txt" --val-frac 0.2 --val-windows 8 -t 2 \
+       -o "$tmp/resumed.gguf" >/dev/null 2>"$tmp/err" && cmp -s "$tmp/full.gguf" "$tmp/resumed.gguf"; then
+    t_ok "finetune full: a checkpoint resumed by mote train gives the same model byte for byte"
+  else
+    t_fail "finetune full: a checkpoint resumed by mote train gives the same model byte for byte" "$(head -c 300 "$tmp/err")"
+  fi
 else
   t_fail "finetune full" "$(head -c 300 "$tmp/err")"
 fi

@@ -42,6 +42,11 @@ static const char *finetune_help_head =
     "                     (default all)\n"
     "  --ctx N            tokens per training sequence (default: 256, at most the\n"
     "                     model's context)\n"
+    "  --checkpoint-every N  full fine-tuning: write a checkpoint (weights + AdamW\n"
+    "                     state) every N steps (default 0: never); `mote train\n"
+    "                     --resume CKPT` with the same --data and --val-frac\n"
+    "                     continues it exactly (not for --lora)\n"
+    "  --checkpoint FILE  where (default OUT.ckpt.gguf; each one replaces the last)\n"
     "\n"
     "--lr defaults to 1e-4 for full fine-tuning and 1e-3 with --lora. Also\n"
     "writes the loss curve (training, and held-out with --val-frac) as\n"
@@ -71,6 +76,8 @@ int cmd_finetune(int argc, char **argv) {
         else if (!strcmp(a, "--rank")) { VAL(); if (!cli_parse_i64(C, a, v, 1, 65536, &rank)) return 2; rank_set = true; }
         else if (!strcmp(a, "--alpha")) { VAL(); if (!cli_parse_f32(C, a, v, 1e-6, 1e6, &alpha)) return 2; }
         else if (!strcmp(a, "--targets")) { VAL(); targets = v; }
+        else if (!strcmp(a, "--checkpoint-every")) { VAL(); if (!cli_parse_i64(C, a, v, 1, 1 << 30, &o.ckpt_every)) return 2; }
+        else if (!strcmp(a, "--checkpoint")) { VAL(); o.ckpt_path = v; }
         else if (!strcmp(a, "--ctx")) { VAL(); if (!cli_parse_i64(C, a, v, 1, 1 << 16, &o.ctx)) return 2; ctx_set = true; }
         else return cli_usage_error(C, "unknown option '%s'", a);
 #undef VAL
@@ -78,6 +85,8 @@ int cmd_finetune(int argc, char **argv) {
     if (!base) return cli_usage_error(C, "no base model given: pass -m BASE.gguf");
     if (!lora && (targets || alpha > 0.0f || rank_set))
         return cli_usage_error(C, "--rank, --alpha and --targets need --lora");
+    if (lora && (o.ckpt_every || o.ckpt_path))
+        return cli_usage_error(C, "checkpoints cover full fine-tuning only, not --lora");
     if (!o.lr_set) o.lr = lora ? 1e-3f : 1e-4f;
     if (alpha <= 0.0f) alpha = 2.0f * (float)rank;
     int urc = cli_train_check_opts(C, &o);
@@ -89,12 +98,15 @@ int cmd_finetune(int argc, char **argv) {
     mote_trainer *tr = NULL;
     cli_train_data d = {0};
     cli_train_curve curve = {0};
-    /* OUT.gguf -> OUT.loss.svg */
+    /* OUT.gguf -> OUT.loss.svg and OUT.ckpt.gguf */
     size_t out_len = strlen(o.out_path);
     if (out_len > 5 && !strcmp(o.out_path + out_len - 5, ".gguf")) out_len -= 5;
-    char *svg_path = malloc(out_len + 16);
-    if (!svg_path) { cli_fail(C, "out of memory"); goto done; }
+    char *svg_path = malloc(out_len + 16), *ckpt_default = malloc(out_len + 16);
+    if (!svg_path || !ckpt_default) { cli_fail(C, "out of memory"); goto done; }
     snprintf(svg_path, out_len + 16, "%.*s.loss.svg", (int)out_len, o.out_path);
+    snprintf(ckpt_default, out_len + 16, "%.*s.ckpt.gguf", (int)out_len, o.out_path);
+    if (!o.ckpt_path) o.ckpt_path = ckpt_default;
+    o.ckpt_vocab = base;
     if (mote_vocab_load(base, &vocab, &err)) { cli_fail(C, "%s", err.msg); goto done; }
 
     mote_train_params p = mote_train_default_params();
@@ -140,6 +152,7 @@ int cmd_finetune(int argc, char **argv) {
     rc = 0;
 done:
     free(svg_path);
+    free(ckpt_default);
     cli_train_curve_free(&curve);
     cli_train_data_free(&d);
     mote_trainer_free(tr);
