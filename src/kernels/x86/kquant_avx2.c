@@ -99,11 +99,6 @@ ALWAYS_INLINE __m256i bit_to(__m256i v, int bit, int to) {
 ALWAYS_INLINE __m256i triple(__m256i v) { return _mm256_add_epi8(v, _mm256_add_epi8(v, v)); }
 ALWAYS_INLINE __m128i triple128(__m128i v) { return _mm_add_epi8(v, _mm_add_epi8(v, v)); }
 
-/* Unsigned bytes v >= c (c in 1..255) as 0xff / 0. */
-ALWAYS_INLINE __m256i ge_u8(__m256i v, int c) {
-    return _mm256_cmpeq_epi8(_mm256_max_epu8(v, _mm256_set1_epi8((char)c)), v);
-}
-
 /* ---- the weight types ---- */
 
 enum ktype { T_Q2_K, T_Q3_K, T_Q4_K, T_Q5_K, T_Q6_K, T_TQ1_0, T_TQ2_0 };
@@ -273,8 +268,10 @@ ALWAYS_INLINE __m256i k_chunk(enum ktype t, const uint8_t *b, int k) {
                 pv = _mm256_set_m128i(h, triple128(triple128(q9)));
             }
         }
-        /* each compare is 0 or -1: negate their sum */
-        return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge_u8(pv, 86), ge_u8(pv, 171)));
+        /* (P >= 86) + (P >= 171): P - c saturated at 0, capped at 1 */
+        const __m256i one = _mm256_set1_epi8(1);
+        return _mm256_add_epi8(_mm256_min_epu8(_mm256_subs_epu8(pv, _mm256_set1_epi8(85)), one),
+                               _mm256_min_epu8(_mm256_subs_epu8(pv, _mm256_set1_epi8((char)170)), one));
     }
     default: { /* tq2_0: element 128 c + 32 n + m: bits 2n of qs[32 c + m] */
         const __m256i q = loadu256(b + offsetof(mote_block_tq2_0, qs) + 32 * (k / 4));
