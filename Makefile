@@ -109,7 +109,7 @@ check:
 AARCH64_CC     ?= aarch64-linux-gnu-gcc
 AARCH64_CFLAGS ?= -fno-tree-vectorize
 AARCH64_EXEC   ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
-AARCH64_TESTS  ?= test_kernels test_kernels_k test_types test_gguf test_tokenizer gguf_corpus.sh
+AARCH64_TESTS  ?= test_kernels test_kernels_k test_gemm test_types test_gguf test_tokenizer gguf_corpus.sh
 test-aarch64:
 	@if ! command -v $(AARCH64_CC) >/dev/null 2>&1 || ! command -v $(firstword $(AARCH64_EXEC)) >/dev/null 2>&1; then \
 	  echo "skip - test-aarch64: needs $(AARCH64_CC) and $(firstword $(AARCH64_EXEC)) (Debian: gcc-aarch64-linux-gnu qemu-user)"; \

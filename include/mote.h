@@ -210,6 +210,10 @@ typedef struct mote_ctx_params {
                           error of mote_ctx_new naming the reason. */
 } mote_ctx_params;
 mote_ctx_params mote_ctx_default_params(void);
+/* The physical cores this process may run on (SMT siblings counted once,
+ * the affinity mask respected; >= 1): the default thread count of every
+ * command that computes. */
+int32_t mote_cpu_physical_cores(void);
 
 mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p,
                          mote_ctx **out, mote_error *err);

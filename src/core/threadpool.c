@@ -292,6 +292,8 @@ static int count_physical_cores(const char *cpu_dir, const cpu_set_t *mask) {
 
 int mote__cpu_physical_cores_at(const char *cpu_dir) { return count_physical_cores(cpu_dir, NULL); }
 
+int32_t mote_cpu_physical_cores(void) { return (int32_t)mote__cpu_physical_cores(); }
+
 int mote__cpu_physical_cores(void) {
     cpu_set_t mask;
     CPU_ZERO(&mask);

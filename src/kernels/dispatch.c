@@ -47,6 +47,7 @@ static void tables_init(void) {
     if (mote__isa_supported(MOTE_ISA_NEON)) {
         mote__kernels_fill_neon_float(g_tables[MOTE_ISA_NEON]);
         mote__kernels_fill_neon_quant(g_tables[MOTE_ISA_NEON]);
+        mote__kernels_fill_neon_gemm(g_tables[MOTE_ISA_NEON]);
         mote__kernels_fill_neon_kquant(g_tables[MOTE_ISA_NEON]);
     }
 #endif

@@ -6,16 +6,20 @@
  *      type's vec_dot_type once (rows split over threads);
  *   2. mote__matmul_chunk_rows: how many weight rows make one unit of work;
  *   3. mote__matmul_rows: the products for a range of weight rows and every
- *      token, cache-blocked: the weight rows of the range form a tile sized
- *      to stay in L2 while it is reused for every group of 4 tokens, whose
- *      activation rows stay in L1; vec_dot_4 (one weight row against 4
- *      activation rows) where the CPU has it, vec_dot for the tokens left
+ *      token. With GEMM_MIN_TOK tokens or more and a gemm kernel for the
+ *      type (kernels.h; x86/gemm_avx2.c, arm/gemm_neon.c), that kernel:
+ *      packed weight panels and register tiles of rows x tokens. Otherwise
+ *      cache-blocked per row: the weight rows of the range form a tile
+ *      sized to stay in L2 while it is reused for every group of 4 tokens,
+ *      whose activation rows stay in L1; vec_dot_4 (one weight row against
+ *      4 activation rows) where the CPU has it, vec_dot for the tokens left
  *      over after the groups of 4.
- * Each element Y[t][r] is computed by exactly one call, vec_dot_4 when t
- * lies in a whole group of 4 counted from token 0 and vec_dot otherwise,
- * whatever range or thread computes it: results do not depend on how the
- * rows are split over threads. With n_tok = 1 this is the matrix-vector
- * product of mote__matvec (same quantization, same vec_dot).
+ * Each element Y[t][r] is computed with the same operations whatever range
+ * or thread computes it (the gemm kernels promise it for any split; on the
+ * per-row path, vec_dot_4 when t lies in a whole group of 4 counted from
+ * token 0 and vec_dot otherwise): results do not depend on how the rows
+ * are split over threads. With n_tok = 1 this is the matrix-vector product
+ * of mote__matvec (same quantization, same vec_dot).
  *
  * Not here: threads (the caller splits; src/core/threadpool.c runs), the
  * kernels themselves (the per-type table of dispatch.c), allocation.

@@ -26,6 +26,7 @@ mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant);
 #if defined(__aarch64__)
 void mote__kernels_fill_neon_float(mote_kernel_table *tables);  /* arm/float_neon.c */
 void mote__kernels_fill_neon_quant(mote_kernel_table *tables);  /* arm/quant_neon.c */
+void mote__kernels_fill_neon_gemm(mote_kernel_table *tables);   /* arm/gemm_neon.c */
 void mote__kernels_fill_neon_kquant(mote_kernel_table *tables); /* arm/kquant_neon.c */
 #endif
 

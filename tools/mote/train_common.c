@@ -31,12 +31,13 @@ const char *cli_train_help_common =
     "  --eval-every N     validation every N steps (default: steps/10)\n"
     "  --val-windows N    most held-out windows of --ctx tokens measured (default 64)\n"
     "  --seed N           initial weights and batch sampling (default 1)\n"
-    "  -t, --threads N    threads (default 1)\n"
+    "  -t, --threads N    threads (default: the physical cores, at most 64)\n"
     "  --log-every N      print every N steps (default 1; the last always)\n";
 
 cli_train_opts cli_train_opts_default(void) {
     return (cli_train_opts){.ctx = 256, .batch = 16, .accum = 1, .steps = 100, .warmup = 10,
-                            .threads = 1, .log_every = 1, .val_windows = 64, .seed = 1,
+                            .threads = mote_cpu_physical_cores() < 64 ? mote_cpu_physical_cores() : 64,
+                            .log_every = 1, .val_windows = 64, .seed = 1,
                             .lr = 1e-3f, .wd = 0.1f, .clip = 1.0f};
 }
 
