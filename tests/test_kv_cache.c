@@ -52,7 +52,7 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
                 ks[(size_t)t * kv_dim + i] = frand() * 2.0f;
                 vs[(size_t)t * kv_dim + i] = frand();
             }
-        mote__kv_store(&kv, 1, pos0, 0, n);
+        mote__kv_store(&kv, 1, pos0, 0, n, 0, 1);
     }
     /* What the cache holds, as f32. */
     const mote_type_traits *tr = mote__type_traits(type);

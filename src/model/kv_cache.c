@@ -80,16 +80,18 @@ mote_status mote__kv_init(mote_kv_cache *kv, const mote_hparams *hp, uint32_t ty
         kv->k_stage = mote__calloc(stage, sizeof(float));
         kv->v_stage = mote__calloc(stage, sizeof(float));
         ok = ok && kv->k_stage && kv->v_stage;
-        /* The query as the type's vec_dot_type (per-head path), and f32
-         * rows dequantized from the cache: a head's blocks, at most
-         * head_dim + 2 blocks - 2 values wide. */
+        /* Per thread: the query as the type's vec_dot_type (per-head path). */
         if (kv->per_head && kv->kt->quantize_act)
             kv->act_bytes = (size_t)((row_bytes_of(kv->kt->vec_dot_type, (size_t)hp->head_dim) + 63u) &
                                      ~(uint64_t)63u);
-        kv->scratch_floats = ((size_t)hp->head_dim + 2u * (size_t)kv->block + 15u) & ~(size_t)15u;
-        kv->scratch_stride = kv->act_bytes + kv->scratch_floats * sizeof(float);
+        kv->scratch_stride = kv->act_bytes ? kv->act_bytes : 64;
         kv->scratch = mote__malloc_aligned((size_t)n_threads * kv->scratch_stride, 64);
-        ok = ok && kv->scratch;
+        /* The layer's rows as f32 (V always; K when heads sit inside
+         * blocks): one layer's worth, reused by every layer. */
+        size_t win = (size_t)n_ctx * kv->kv_dim;
+        kv->win_v = mote__malloc(win * sizeof(float));
+        if (!kv->per_head) kv->win_k = mote__malloc(win * sizeof(float));
+        ok = ok && kv->scratch && kv->win_v && (kv->per_head || kv->win_k);
     }
     if (!ok) {
         mote__kv_free(kv);
@@ -106,7 +108,10 @@ void mote__kv_free(mote_kv_cache *kv) {
     mote__free(kv->k_stage);
     mote__free(kv->v_stage);
     mote__free_aligned(kv->scratch);
+    mote__free(kv->win_k);
+    mote__free(kv->win_v);
     kv->k = kv->v = kv->scratch = NULL;
+    kv->win_k = kv->win_v = NULL;
     kv->k_stage = kv->v_stage = NULL;
 }
 
@@ -123,7 +128,16 @@ float *mote__kv_v_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0) {
     return kv->v_stage ? kv->v_stage : (float *)(void *)cache_row(kv, kv->v, l, pos0);
 }
 
-void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1) {
+/* Row pos of layer l, as stored, into the f32 windows. */
+static void window_row(mote_kv_cache *kv, int32_t l, int32_t pos) {
+    const int64_t n = (int64_t)kv->kv_dim;
+    kv->kt->dequantize(cache_row(kv, kv->v, l, pos), kv->win_v + (size_t)pos * kv->kv_dim, n);
+    if (kv->win_k)
+        kv->kt->dequantize(cache_row(kv, kv->k, l, pos), kv->win_k + (size_t)pos * kv->kv_dim, n);
+}
+
+void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1, int ith,
+                    int nth) {
     if (!kv->k_stage) return;
     for (int64_t t = t0; t < t1; t++) {
         int32_t pos = pos0 + (int32_t)t;
@@ -131,7 +145,11 @@ void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int6
                              (int64_t)kv->kv_dim);
         kv->tr->quantize_ref(kv->v_stage + (size_t)t * kv->kv_dim, cache_row(kv, kv->v, l, pos),
                              (int64_t)kv->kv_dim);
+        window_row(kv, l, pos);
     }
+    /* The rows of earlier batches, split over the threads. */
+    int64_t r0 = (int64_t)pos0 * ith / nth, r1 = (int64_t)pos0 * (ith + 1) / nth;
+    for (int64_t pos = r0; pos < r1; pos++) window_row(kv, l, (int32_t)pos);
 }
 
 /* ---- attention ---- */
@@ -172,41 +190,27 @@ void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, siz
         return;
     }
 
-    uint8_t *scratch = kv->scratch + (size_t)ith * kv->scratch_stride;
-    float *buf = (float *)(void *)(scratch + kv->act_bytes);
-    const mote_kernel_table *kt = kv->kt;
-    const size_t tsize = kv->tr->type_size;
+    const size_t kd = kv->kv_dim;
     if (kv->per_head) {
-        /* The head covers whole blocks: its bytes start at block kv_off/B. */
-        const size_t off = (size_t)(kv_off / (size_t)kv->block) * tsize;
-        const void *qa = qh;
+        /* The head covers whole blocks: its bytes start at block kv_off/B;
+         * the query goes to the type's activation type once. */
+        uint8_t *qa = kv->scratch + (size_t)ith * kv->scratch_stride;
+        const mote_kernel_table *kt = kv->kt;
+        const size_t off = (size_t)(kv_off / (size_t)kv->block) * kv->tr->type_size;
+        const void *q = qh;
         if (kt->quantize_act) {
-            kt->quantize_act(qh, scratch, hd);
-            qa = scratch;
+            kt->quantize_act(qh, qa, hd);
+            q = qa;
         }
         for (int32_t t = 0; t <= pos; t++)
-            att[t] = kt->vec_dot(hd, kl + (size_t)t * rb + off, qa) * att_scale;
-        mote__softmax(att, pos + 1);
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (int32_t t = 0; t <= pos; t++) {
-            kt->dequantize(vl + (size_t)t * rb + off, buf, hd);
-            axpy(hd, att[t], buf, out);
-        }
-        return;
-    }
-    /* The head lies inside blocks shared with other heads: dequantize the
-     * blocks [b0, b1) that cover it and use its values at `inner`. */
-    const size_t b = (size_t)kv->block, b0 = kv_off / b, b1 = (kv_off + (size_t)hd + b - 1) / b;
-    const int64_t n = (int64_t)((b1 - b0) * b);
-    const size_t off = b0 * tsize, inner = kv_off - b0 * b;
-    for (int32_t t = 0; t <= pos; t++) {
-        kt->dequantize(kl + (size_t)t * rb + off, buf, n);
-        att[t] = k32->vec_dot(hd, buf + inner, qh) * att_scale;
+            att[t] = kt->vec_dot(hd, kl + (size_t)t * rb + off, q) * att_scale;
+    } else {
+        /* The head lies inside blocks shared with other heads: the f32
+         * window (mote__kv_store dequantized the layer's rows). */
+        for (int32_t t = 0; t <= pos; t++)
+            att[t] = k32->vec_dot(hd, kv->win_k + (size_t)t * kd + kv_off, qh) * att_scale;
     }
     mote__softmax(att, pos + 1);
     memset(out, 0, (size_t)hd * sizeof(float));
-    for (int32_t t = 0; t <= pos; t++) {
-        kt->dequantize(vl + (size_t)t * rb + off, buf, n);
-        axpy(hd, att[t], buf + inner, out);
-    }
+    for (int32_t t = 0; t <= pos; t++) axpy(hd, att[t], kv->win_v + (size_t)t * kd + kv_off, out);
 }

@@ -12,16 +12,21 @@
  * Writing: the forward pass's matrix products write the f32 K/V rows of a
  * batch where mote__kv_k_rows / mote__kv_v_rows point (the cache itself
  * for f32, a staging area otherwise); after RoPE, mote__kv_store converts
- * each row once into the cache. Reading: mote__kv_attend computes one
- * head's softmax(q.k / sqrt(d)) @ v over positions 0..pos:
+ * each row once into the cache, and (every thread a share) dequantizes the
+ * layer's rows 0..pos0+n-1 into an f32 window of one layer (V; K too when
+ * heads sit inside blocks): each stored value is expanded once per layer
+ * and batch, not once per query head and token. Reading: mote__kv_attend
+ * computes one head's softmax(q.k / sqrt(d)) @ v over positions 0..pos:
  *   - f32: the f32 vec_dot of the kernel table and vectorizable axpy (the
  *     values of the f32 cache are bit-identical to those before this file);
  *   - a head that covers whole blocks (head_dim a multiple of the block):
- *     scores through the type's own vec_dot, the query converted once to
- *     the type's activation type (f16, or q8_0 for the 32-block types, as
- *     GGML's CPU backend does); values dequantized a head at a time;
- *   - otherwise (a head inside a block): the blocks covering the head are
- *     dequantized to f32, then the f32 dot and axpy.
+ *     scores through the type's own vec_dot on the stored rows, the query
+ *     converted once to the type's activation type (f16, or q8_0 for the
+ *     32-block types, as GGML's CPU backend does);
+ *   - otherwise (a head inside a block): the f32 dot on the window;
+ *   values: axpy over the window.
+ * The window costs n_ctx * kv_dim floats (twice that with K): one layer of
+ * an f32 cache, not counted by mote__kv_bytes.
  * Not here: RoPE, the projections, threads (the caller splits the heads).
  *
  * Threads: mote__kv_store is safe for disjoint rows; mote__kv_attend for
@@ -45,9 +50,10 @@ typedef struct mote_kv_cache {
     float *k_stage, *v_stage;  /* (n_batch, kv_dim) f32 rows before storing;
                                   NULL when the cache itself is f32 */
     size_t act_bytes;          /* per-thread bytes for the converted query */
-    size_t scratch_floats;     /* per-thread floats of dequantized rows */
-    uint8_t *scratch;          /* (n_threads, act_bytes + 4 * scratch_floats) */
+    uint8_t *scratch;          /* (n_threads, scratch_stride) */
     size_t scratch_stride;
+    float *win_k, *win_v;      /* (n_ctx, kv_dim) the current layer's rows as
+                                  f32 (win_k NULL when per_head) */
 } mote_kv_cache;
 
 /* The type id of a cache type name ("f32", "f16", "q8_0", ...; NULL or ""
@@ -76,8 +82,13 @@ float *mote__kv_k_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0);
 float *mote__kv_v_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0);
 
 /* Convert batch rows [t0, t1) of layer l (positions pos0 + t) from the
- * f32 rows above into the cache. Nothing to do for an f32 cache. */
-void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1);
+ * f32 rows above into the cache, and fill the f32 window with them and
+ * with thread ith's share (of nth) of the rows 0..pos0-1. Every thread of
+ * the batch calls it (with its own token range, maybe empty) before a
+ * barrier; then mote__kv_attend may read layer l. Nothing to do for an
+ * f32 cache. */
+void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1, int ith,
+                    int nth);
 
 /* out (head_dim) = softmax(qh . k_t * att_scale) @ v_t over positions
  * t = 0..pos of layer l, where k_t, v_t are the head_dim values at kv_off

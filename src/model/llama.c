@@ -390,7 +390,7 @@ static void forward_batch(void *arg, int ith, int nth) {
             rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
             rope(k_new + (size_t)t * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
         }
-        mote__kv_store(&c->kv, l, pos0, t0, t1);
+        mote__kv_store(&c->kv, l, pos0, t0, t1, ith, nth);
         mote__threadpool_barrier(tp);
 
         /* causal attention: (token, head) pairs taken from a counter */
