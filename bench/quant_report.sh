@@ -13,7 +13,8 @@
 # --kl-base` against the logits the model as given saved on the same text.
 # With K-quants fitting, llama.cpp's mixes Q3_K_M, Q4_K_M, Q5_K_M too; for
 # the 4-bit-and-below types, rows calibrated with an importance matrix
-# (`mote imatrix` on CALIB) and with AWQ are added.
+# (`mote imatrix` on CALIB) and with AWQ are added. A second table: the KV
+# cache types (--kv-type) on the model as given.
 #
 # Environment:
 #   MODEL    the model (default: models/mote-tiny.gguf when it exists, else
@@ -23,6 +24,9 @@
 #            CALIB= skips the calibrated rows)
 #   CTX      perplexity window (default 128), THREADS (default 2),
 #   TG       tokens generated per bench repetition (default 128), REPS (5)
+#   GEN_THREADS  threads of the generation column (default 1: for models
+#            this small, waking a second thread for every token costs more
+#            than it saves)
 #   TYPES    override the list of types
 # A benchmark, not a test: speeds depend on what else the machine does.
 BUILD=${1:-build}
@@ -38,6 +42,7 @@ CTX=${CTX:-128}
 THREADS=${THREADS:-2}
 TG=${TG:-128}
 REPS=${REPS:-5}
+GEN_THREADS=${GEN_THREADS:-1}
 OUT="$BUILD/quant-report.md"
 WORK="$BUILD/quant-report"
 [ -x "$MOTE" ] || { echo "quant-report: $MOTE is not built (make)" >&2; exit 1; }
@@ -84,7 +89,7 @@ row() {
   if ! "$MOTE" perplexity -m "$f" -f "$TEXT" -c "$CTX" -t "$THREADS" $kl -o json >"$WORK/p.json" 2>"$WORK/p.err"; then
     echo "quant-report: $label: perplexity failed: $(tail -n 1 "$WORK/p.err")" >&2; return
   fi
-  if ! "$MOTE" bench -m "$f" -p 0 -n "$TG" -r "$REPS" -t "$THREADS" --bw-mib 64 -o json >"$WORK/b.json" 2>"$WORK/b.err"; then
+  if ! "$MOTE" bench -m "$f" -p 0 -n "$TG" -r "$REPS" -t "$GEN_THREADS" --bw-mib 64 -o json >"$WORK/b.json" 2>"$WORK/b.err"; then
     echo "quant-report: $label: bench failed: $(tail -n 1 "$WORK/b.err")" >&2; return
   fi
   bytes=$(wc -c <"$f")
@@ -123,16 +128,38 @@ for t in $TYPES; do
   done
 done
 
+# The KV cache types on the model as given: the cache's bytes at this
+# window (from mote bench's kv_bytes, the same n_ctx) and the damage.
+: >"$WORK/kv.md"
+for kv in f32 f16 q8_0 q4_0; do
+  if "$MOTE" perplexity -m "$MODEL" -f "$TEXT" -c "$CTX" -t "$THREADS" --kv-type $kv --kl-base "$WORK/base.lgt" \
+       -o json >"$WORK/p.json" 2>"$WORK/p.err" && \
+     "$MOTE" bench -m "$MODEL" -p "$CTX" -n 0 -r 1 -t "$THREADS" --bw-mib 16 --kv-type $kv -o json >"$WORK/b.json" 2>/dev/null; then
+    awk -v kv=$kv -v bytes="$(jv "$WORK/b.json" kv_bytes)" -v ppl="$(jv "$WORK/p.json" ppl)" \
+        -v err="$(jv "$WORK/p.json" ppl_err)" -v kld="$(jv "$WORK/p.json" kld_mean)" \
+        -v same="$(jv "$WORK/p.json" same_top)" 'BEGIN {
+          printf "| %s | %.1f KiB | %.4f ± %.4f | %.6f | %.2f |\n", kv, bytes / 1024, ppl, err, kld, 100 * same }' >>"$WORK/kv.md"
+  else
+    echo "quant-report: KV cache $kv: $(tail -n 1 "$WORK/p.err")" >&2
+  fi
+done
+
 {
   echo "## Quantization report: $name"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $THREADS threads. Held-out text: $TEXT ($(wc -c <"$TEXT") bytes," \
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null). Held-out text: $TEXT ($(wc -c <"$TEXT") bytes," \
        "$(jv "$WORK/base.json" n_scored) tokens scored in windows of $CTX, BOS + $((CTX - 1)) text tokens each, every token scored)." \
        "KLD: mean KL(model as given || quantized) per token; same top: positions whose most likely token is unchanged." \
-       "Bits per weight: tensor bytes x 8 / parameters (norms included). Generation: \`mote bench -p 0 -n $TG -r $REPS\` median."
+       "Bits per weight: tensor bytes x 8 / parameters (norms included). Generation: \`mote bench -p 0 -n $TG -r $REPS -t $GEN_THREADS\` median."
   echo
   echo "| type | bits/weight | file size | perplexity | KLD mean | same top % | generation t/s |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   cat "$WORK/rows.md"
+  echo
+  echo "KV cache types (\`--kv-type\`) on the model as given, cache of $CTX positions:"
+  echo
+  echo "| KV cache | bytes | perplexity | KLD mean | same top % |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  cat "$WORK/kv.md"
 } >"$OUT"
 cat "$OUT"
