@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 static char g_model[4200];  /* stories260K, or "" */
+static char g_kl_model[4200]; /* the reference of kl_mean (stories260K unless a test changes it) */
 static char g_dir[4200];    /* scratch folder under $MOTE_BUILD */
 static const char *const CALIB = "tests/data/quant/calib.txt";
 static const char *const HELDOUT = "tests/data/quant/heldout.txt";
@@ -67,7 +68,7 @@ static bool kl_setup(void) {
     if (g_ref_logits) return true;
     mote_vocab *v = NULL;
     mote_error err;
-    if (mote_vocab_load(g_model, &v, &err)) return false;
+    if (mote_vocab_load(g_kl_model, &v, &err)) return false;
     FILE *f = fopen(HELDOUT, "rb");
     static char text[16384];
     size_t len = f ? fread(text, 1, sizeof text, f) : 0;
@@ -86,7 +87,7 @@ static bool kl_setup(void) {
         memcpy(g_held + ci * KL_CTX + 1, ids + ci * (KL_CTX - 1), (KL_CTX - 1) * sizeof(int32_t));
     }
     g_ref_logits = malloc((size_t)g_n_chunks * KL_CTX * g_n_vocab * sizeof(float));
-    return g_ref_logits && g_n_chunks > 0 && eval_chunks(g_model, g_n_chunks, g_ref_logits);
+    return g_ref_logits && g_n_chunks > 0 && eval_chunks(g_kl_model, g_n_chunks, g_ref_logits);
 }
 
 /* Mean over positions of KL(P_f32 || P_path) on n_chunks held-out chunks;
@@ -688,6 +689,47 @@ static void test_calibrated_beats_rtn(void) {
     remove(im_path);
 }
 
+/* mote's default model (models/mote-tiny.gguf, or $MOTE_QUANT_MODEL), when
+ * present: rows of 256 and 768, so the K-quants apply without fallback.
+ * q4_K with the imatrix, and with AWQ, must have a lower mean KL than
+ * without on the held-out text. Skipped while the model is absent. */
+static void test_default_model_kquants(void) {
+    const char *env = getenv("MOTE_QUANT_MODEL");
+    const char *path = env && *env ? env : "models/mote-tiny.gguf";
+    if (access(path, R_OK) != 0) T_SKIP("%s is absent (mote's default model)", path);
+    free(g_ref_logits);
+    g_ref_logits = NULL;
+    snprintf(g_kl_model, sizeof g_kl_model, "%s", path);
+    T_REQUIRE(kl_setup(), "held-out text or reference logits of %s", path);
+    char im_path[4300], qpath[4300];
+    out_path(im_path, sizeof im_path, "default.imatrix.gguf");
+    mote_imatrix_params ip = mote_imatrix_default_params();
+    ip.n_ctx = 128;
+    ip.n_threads = 2;
+    mote_error err;
+    T_REQUIRE(mote_imatrix_compute(path, CALIB, im_path, &ip, NULL, &err) == MOTE_OK, "%s", err.msg);
+    double kl[3];
+    for (int mode = 0; mode < 3; mode++) {
+        mote_quantize_params p = mote_quantize_default_params();
+        p.type = "q4_K";
+        if (mode == 1) p.imatrix_path = im_path;
+        if (mode == 2) {
+            p.awq_text_path = CALIB;
+            p.awq_n_ctx = 128;
+        }
+        mote_status s = quantize_to(path, "default-q4k.gguf", &p, qpath, sizeof qpath, &err);
+        T_REQUIRE(s == MOTE_OK, "%s", err.msg);
+        kl[mode] = kl_mean(qpath, KL_CHUNKS_MAX);
+        remove(qpath);
+    }
+    printf("# %s q4_K mean KL over %d held-out tokens: rtn %.4g, imatrix %.4g (%+.1f%%), awq %.4g (%+.1f%%)\n",
+           path, g_n_chunks * KL_CTX, kl[0], kl[1], 100.0 * (kl[1] / kl[0] - 1.0), kl[2],
+           100.0 * (kl[2] / kl[0] - 1.0));
+    T_CHECK(kl[0] > 0 && kl[1] > 0 && kl[1] < kl[0], "q4_K: imatrix KL %g is not below rtn %g", kl[1], kl[0]);
+    T_CHECK(kl[0] > 0 && kl[2] > 0 && kl[2] < kl[0], "q4_K: awq KL %g is not below rtn %g", kl[2], kl[0]);
+    remove(im_path);
+}
+
 /* ---- bad input ---- */
 
 static void test_errors(void) {
@@ -784,6 +826,7 @@ int main(void) {
     mkdir(g_dir, 0755);
     const char *assets = t_assets();
     if (assets) snprintf(g_model, sizeof g_model, "%s/models/stories260K.gguf", assets);
+    snprintf(g_kl_model, sizeof g_kl_model, "%s", g_model);
     T_RUN(test_errors);
     T_RUN(test_plain_types);
     T_RUN(test_preset_stories);
@@ -791,6 +834,7 @@ int main(void) {
     T_RUN(test_imatrix_collect);
     T_RUN(test_awq_fold_exact);
     T_RUN(test_calibrated_beats_rtn);
+    T_RUN(test_default_model_kquants); /* last: it changes the KL reference */
     free(g_ref_logits);
     return t_exit();
 }
