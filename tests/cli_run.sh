@@ -19,7 +19,8 @@ bad() { # NAME EXPECTED-WORD ARGS...
   else t_fail "$n" "rc=$rc stderr: $(head -c 300 "$tmp/err")"; fi
 }
 bad err_unknown_command "unknown command" frobnicate
-bad err_run_no_model "no model" run
+# (mote run without -m runs the built-in default model when the build has one: tests/default_model.sh)
+[ -f models/mote-tiny.gguf ] || bad err_run_no_model "no model" run
 bad err_run_missing_file "cannot open" run -m "$tmp/nope.gguf"
 bad err_run_bad_number "whole number" run -m x -n abc
 bad err_run_bad_temp "--temp" run -m x --temp -1

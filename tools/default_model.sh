@@ -88,6 +88,7 @@ train() {
 quantize() {
     mkdir -p models
     "$MOTE" quantize -q "$WORK/mote-tiny-f32.gguf" "$OUT" q8_0
+    cp "$WORK/mote-tiny-f32.loss.svg" models/mote-tiny.loss.svg
     echo "default_model.sh: wrote $OUT ($(wc -c < "$OUT") bytes)" >&2
 }
 
