@@ -692,9 +692,9 @@ static void test_calibrated_beats_rtn(void) {
 /* mote's default model (models/mote-tiny.gguf, or $MOTE_QUANT_MODEL), when
  * present: rows of 256 and 768, so the K-quants apply without fallback.
  * q4_K with the imatrix must have a lower mean KL than without on the
- * held-out text; AWQ (alone and with the imatrix) is reported, not asserted
- * (on the final Q8_0 file it does worse than plain q4_K: see the report).
- * Skipped while the model is absent. */
+ * held-out text. (AWQ is not run here, to keep the test short: on the
+ * final Q8_0 file it does worse than plain q4_K; see the report of issue
+ * 5.) Skipped while the model is absent. */
 static void test_default_model_kquants(void) {
     const char *env = getenv("MOTE_QUANT_MODEL");
     const char *path = env && *env ? env : "models/mote-tiny.gguf";
@@ -710,26 +710,19 @@ static void test_default_model_kquants(void) {
     ip.n_threads = 2;
     mote_error err;
     T_REQUIRE(mote_imatrix_compute(path, CALIB, im_path, &ip, NULL, &err) == MOTE_OK, "%s", err.msg);
-    double kl[4];
-    for (int mode = 0; mode < 4; mode++) {
+    double kl[2];
+    for (int mode = 0; mode < 2; mode++) {
         mote_quantize_params p = mote_quantize_default_params();
         p.type = "q4_K";
-        if (mode & 1) p.imatrix_path = im_path;
-        if (mode & 2) {
-            p.awq_text_path = CALIB;
-            p.awq_n_ctx = 128;
-        }
+        if (mode == 1) p.imatrix_path = im_path;
         mote_status s = quantize_to(path, "default-q4k.gguf", &p, qpath, sizeof qpath, &err);
         T_REQUIRE(s == MOTE_OK, "%s", err.msg);
         kl[mode] = kl_mean(qpath, KL_CHUNKS_MAX);
         remove(qpath);
     }
-    printf("# %s q4_K mean KL over %d held-out tokens: rtn %.4g, imatrix %.4g (%+.1f%%), awq %.4g "
-           "(%+.1f%%), awq+imatrix %.4g (%+.1f%%)\n",
-           path, g_n_chunks * KL_CTX, kl[0], kl[1], 100.0 * (kl[1] / kl[0] - 1.0), kl[2],
-           100.0 * (kl[2] / kl[0] - 1.0), kl[3], 100.0 * (kl[3] / kl[0] - 1.0));
+    printf("# %s q4_K mean KL over %d held-out tokens: rtn %.4g, imatrix %.4g (%+.1f%%)\n", path,
+           g_n_chunks * KL_CTX, kl[0], kl[1], 100.0 * (kl[1] / kl[0] - 1.0));
     T_CHECK(kl[0] > 0 && kl[1] > 0 && kl[1] < kl[0], "q4_K: imatrix KL %g is not below rtn %g", kl[1], kl[0]);
-    T_CHECK(kl[2] > 0 && kl[3] > 0, "the AWQ files do not run");
     remove(im_path);
 }
 
