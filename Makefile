@@ -104,12 +104,14 @@ check:
 # test_bench 17, test_threads 15 (the pool's 1/2/3-thread tests included),
 # test_tokenizer 11, test_tokenizer_vocab 9, test_train_ops 5,
 # test_types_k 5, every other test binary 2-3; cli_perplexity.sh 46,
-# cli_run.sh 6, cli_quantize.sh 4: about 4 minutes in all. Left out:
-# test_quantize (4 s natively, but it did not finish within 900 s of wall
-# time under qemu on the loaded machine, so unmeasured), and the remaining
-# tests/*.sh scripts (they drive the CLI through many short runs, each paying
-# qemu's start-up; not measured in time; the kernels and model code they
-# reach run in the test binaries above). -fno-tree-vectorize: Debian 12's
+# cli_synth_bench.sh 37, cli_run.sh 6, cli_quantize.sh 4, cli_threads.sh 3,
+# kquant_ref.sh 2: about 4 minutes in all. Left out: test_quantize (4 s
+# natively, but it did not finish within 900 s of wall time under qemu on
+# the loaded machine, so unmeasured); finetune_cli.sh (38 s) and
+# default_model.sh (18 s), too long for what they add to the kernels' and
+# model's coverage here; the other tests/*.sh scripts (reference checks in
+# numpy that drive the CLI through many short runs, each paying qemu's
+# start-up; not measured). -fno-tree-vectorize: Debian 12's
 # aarch64 GCC 12 stops with an internal compiler error
 # (vect_transform_reduction) on tests/test_train_*.c; the NEON kernels are
 # intrinsics and unaffected.
@@ -126,7 +128,8 @@ AARCH64_EXEC   ?= qemu-aarch64 -L $(AARCH64_SYSROOT)
 AARCH64_TESTS  ?= test_kernels test_kernels_k test_gemm test_types test_types_k test_gguf \
   test_tokenizer test_tokenizer_vocab test_vocab_import test_vocab_train test_threads \
   test_model test_kv_cache test_logits_file test_lora test_bench test_bench_synth \
-  test_train_ops test_train_model gguf_corpus.sh cli_run.sh cli_quantize.sh cli_perplexity.sh
+  test_train_ops test_train_model gguf_corpus.sh cli_run.sh cli_quantize.sh cli_perplexity.sh \
+  cli_synth_bench.sh cli_threads.sh kquant_ref.sh
 test-aarch64:
 	@if ! command -v $(AARCH64_CC) >/dev/null 2>&1 || ! command -v $(firstword $(AARCH64_EXEC)) >/dev/null 2>&1; then \
 	  echo "skip - test-aarch64: needs $(AARCH64_CC) and $(firstword $(AARCH64_EXEC)) (Debian: gcc-aarch64-linux-gnu qemu-user)"; \
