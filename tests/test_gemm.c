@@ -354,9 +354,10 @@ static void mm_worker(void *vt, int ith, int nth) {
     }
 }
 
-/* Under an emulator (MOTE_EXEC set: make test-aarch64) the pool does not
- * finish with more than one thread under qemu-user (see the Makefile), so
- * its split is run in turn on one thread there. */
+/* Under an emulator (MOTE_EXEC set: make test-aarch64) the pool's split is
+ * run in turn on one thread: the kernels are pure, so the split alone
+ * decides the bits, and emulated threads on a busy machine are slow (the
+ * pool itself is tested by test_threads). */
 static void test_gemm_threads(void) {
     const char *exec = getenv("MOTE_EXEC");
     const bool emulated = exec && *exec;
