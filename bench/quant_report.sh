@@ -19,7 +19,8 @@
 # Environment:
 #   MODEL    the model (default: models/mote-tiny.gguf when it exists, else
 #            ../shared/assets/models/stories260K.gguf)
-#   TEXT     held-out text (default tests/data/quant/heldout.txt)
+#   TEXT     held-out text (default: tests/data/default_model/heldout.txt for
+#            mote-tiny, never trained on; else tests/data/quant/heldout.txt)
 #   CALIB    calibration text for imatrix/AWQ (default tests/data/quant/calib.txt;
 #            CALIB= skips the calibrated rows)
 #   CTX      perplexity window (default 128), THREADS (default 2),
@@ -36,7 +37,13 @@ if [ -z "${MODEL:-}" ]; then
   if [ -f models/mote-tiny.gguf ]; then MODEL=models/mote-tiny.gguf
   else MODEL=$SHARED/assets/models/stories260K.gguf; fi
 fi
-TEXT=${TEXT:-tests/data/quant/heldout.txt}
+if [ -z "${TEXT:-}" ]; then
+  # mote's default model has a held-out sample of its own corpus
+  case "$MODEL" in
+    *mote-tiny.gguf) TEXT=tests/data/default_model/heldout.txt ;;
+    *) TEXT=tests/data/quant/heldout.txt ;;
+  esac
+fi
 CALIB=${CALIB-tests/data/quant/calib.txt}
 CTX=${CTX:-128}
 THREADS=${THREADS:-2}
