@@ -22,17 +22,11 @@
  */
 #if defined(__x86_64__)
 #include "../simd.h"
+#include "avx2_util.h"
 #include <immintrin.h>
 #include <string.h>
 
 /* ---- helpers ---- */
-
-static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* Eight f16 (unaligned) -> eight f32. */
 static inline __m256 load_f16x8(const uint16_t *p) {

@@ -42,6 +42,7 @@
  */
 #if defined(__x86_64__)
 #include "../simd.h"
+#include "avx2_util.h"
 #include <immintrin.h>
 #include <stdalign.h>
 #include <string.h>
@@ -72,12 +73,6 @@ ALWAYS_INLINE void transpose8(__m256 v[8]) {
     v[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-ALWAYS_INLINE float f16_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* Ask for bytes [0, n) at p to come into L2 (weights still in DRAM are
@@ -101,7 +96,7 @@ ALWAYS_INLINE __m256 load8(const uint8_t *row, int64_t k, bool f16) {
     return _mm256_loadu_ps((const float *)(row + 4 * k));
 }
 ALWAYS_INLINE float load1(const uint8_t *row, int64_t k, bool f16) {
-    if (f16) return f16_at(row + 2 * k);
+    if (f16) return load_f16(row + 2 * k);
     float v;
     memcpy(&v, row + 4 * k, 4);
     return v;
@@ -319,25 +314,6 @@ ALWAYS_INLINE size_t q_block_bytes(enum qkind k) {
 /* log2 of the offset added to make the quants unsigned. */
 ALWAYS_INLINE int q_shift(enum qkind k) { return k == QK_Q4_0 ? 3 : k == QK_Q5_0 ? 4 : 7; }
 
-/* 16 bytes of nibbles -> 32 bytes in element order (GGML's: low nibbles
- * are elements 0..15, high nibbles 16..31). */
-ALWAYS_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
-    const __m128i lo = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i hi = _mm_srli_epi16(lo, 4);
-    return _mm256_and_si256(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(0x0f));
-}
-
-/* 32 bits at qh -> 32 bytes, byte j = 0xff if bit j is set. */
-ALWAYS_INLINE __m256i expand_bits(const uint8_t *qh) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), pick);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-}
-
 /* The block's quants + offset as 32 unsigned bytes in element order. */
 ALWAYS_INLINE __m256i decode_unsigned(enum qkind k, const uint8_t *b) {
     switch (k) {
@@ -366,7 +342,7 @@ static void pack_w_q(enum qkind k, const uint8_t *w, size_t w_stride, int64_t ro
             if (i < rows) {
                 const uint8_t *blk = w + (size_t)i * w_stride + (size_t)(b0 + b) * bs;
                 v[i] = _mm256_castsi256_ps(decode_unsigned(k, blk));
-                d[i] = f16_at(blk);
+                d[i] = load_f16(blk);
             } else {
                 v[i] = _mm256_setzero_ps();
                 d[i] = 0.0f;

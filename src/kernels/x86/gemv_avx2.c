@@ -36,6 +36,7 @@
  */
 #if defined(__x86_64__)
 #include "../simd.h"
+#include "avx2_util.h"
 #include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
@@ -53,13 +54,6 @@
 #define PF_GROUPS 2
 
 /* ---- helpers ---- */
-
-ALWAYS_INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* The f16 at p (any alignment) as f32 in all 8 lanes. */
 ALWAYS_INLINE __m256 bcast_f16(const uint8_t *p) {

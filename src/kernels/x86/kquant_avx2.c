@@ -46,6 +46,7 @@
  */
 #if defined(__x86_64__)
 #include "../simd.h"
+#include "avx2_util.h"
 #include <immintrin.h>
 #include <math.h>
 #include <stddef.h>
@@ -59,19 +60,6 @@
 #define Y_BSUMS offsetof(mote_block_q8_K, bsums)
 
 /* ---- helpers ---- */
-
-ALWAYS_INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-ALWAYS_INLINE float load_f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
 
 ALWAYS_INLINE float load_f32(const uint8_t *p) {
     float f;

@@ -32,6 +32,7 @@
  */
 #if defined(__x86_64__)
 #include "../simd.h"
+#include "avx2_util.h"
 #include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
@@ -39,41 +40,6 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* ---- helpers ---- */
-
-ALWAYS_INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* The f16 at p (any alignment) as f32. */
-ALWAYS_INLINE float load_f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-/* 16 bytes of nibbles -> 32 bytes: element j < 16 is the low nibble of
- * qs[j], element j + 16 its high nibble (GGML's q4/q5 order). */
-ALWAYS_INLINE __m256i unpack_nibbles(const uint8_t *qs) {
-    const __m128i lo = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i hi = _mm_srli_epi16(lo, 4);
-    return _mm256_and_si256(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(0x0f));
-}
-
-/* 32 bits (little-endian bytes at qh) -> 32 bytes, byte j = 0xff if bit j
- * is set, else 0. Byte j is taken from qh byte j/8 and tested against
- * 1 << (j % 8). */
-ALWAYS_INLINE __m256i expand_bits(const uint8_t *qh) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), pick);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-}
 
 /* Sum of u[j] * s[j] (u unsigned bytes, s signed bytes) in 8 int32 lanes,
  * each the sum of 4 neighbouring products. */
