@@ -12,12 +12,18 @@
  * last. Not here: anything of the training itself (mote.h).
  */
 #include "cli.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *cli_train_help_common =
-    "  --data FILE        training text (plain text, read byte for byte)\n"
+    "  --data FILE|DIR    training text (plain text, read byte for byte); a folder:\n"
+    "                     its files (not those starting with '.'), in name order,\n"
+    "                     joined by blank lines\n"
     "  -o, --output FILE  where to write the result\n"
     "  --batch N          sequences per micro-batch (default 16)\n"
     "  --accum N          micro-batches per step (gradient accumulation, default 1)\n"
@@ -96,11 +102,63 @@ void cli_train_data_free(cli_train_data *d) {
     memset(d, 0, sizeof *d);
 }
 
+/* The files of folder dir (regular files whose names do not start with
+ * '.', in strcmp order) read and joined by "\n\n" into one malloc'd,
+ * NUL-terminated text of *len bytes; NULL after printing why. A file with a
+ * NUL byte is named here, since the joined text no longer says which. */
+static char *read_text_dir(const char *C, const char *dir, size_t *len) {
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) { cli_fail(C, "%s: cannot list: %s", dir, strerror(errno)); return NULL; }
+    char *all = NULL;
+    size_t used = 0, n_files = 0;
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        const char *name = names[i]->d_name;
+        if (name[0] == '.') continue;
+        size_t plen = strlen(dir) + strlen(name) + 2;
+        char *path = malloc(plen);
+        if (!path) { cli_fail(C, "out of memory"); ok = false; break; }
+        snprintf(path, plen, "%s/%s", dir, name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) { free(path); continue; }
+        size_t flen = 0;
+        char *text = cli_read_file(C, path, &flen);
+        if (!text) { free(path); ok = false; break; }
+        const char *nul = memchr(text, '\0', flen);
+        if (nul) {
+            cli_fail(C, "%s is not text: it has a NUL byte at offset %zu", path, (size_t)(nul - text));
+            ok = false;
+        } else if (flen > 0) {
+            char *grown = realloc(all, used + 2 + flen + 1);
+            if (!grown) { cli_fail(C, "out of memory"); ok = false; }
+            else {
+                all = grown;
+                if (used) { memcpy(all + used, "\n\n", 2); used += 2; }
+                memcpy(all + used, text, flen);
+                used += flen;
+                all[used] = '\0';
+                n_files++;
+            }
+        }
+        free(text);
+        free(path);
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    if (!ok) { free(all); return NULL; }
+    if (!n_files) { cli_fail(C, "%s: no non-empty text files in the folder: nothing to train on", dir); free(all); return NULL; }
+    *len = used;
+    return all;
+}
+
 int cli_train_data_load(const char *C, const char *path, const mote_vocab *vocab, double val_frac,
                         cli_train_data *d) {
     memset(d, 0, sizeof *d);
     size_t len = 0;
-    char *text = cli_read_file(C, path, &len);
+    struct stat st;
+    bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    char *text = is_dir ? read_text_dir(C, path, &len) : cli_read_file(C, path, &len);
     if (!text) return 1;
     int rc = 1;
     mote_error err = {0};
