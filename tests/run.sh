@@ -13,6 +13,15 @@ export MOTE_BUILD="$BUILD"
 # MOTE_ONLY_TESTS: when set, only the test binaries and tests/*.sh scripts
 # it names run; each other one is reported as one "skip" line.
 EXEC=${MOTE_EXEC:-}
+# Under emulation (MOTE_EXEC), a run that has not exited after HANG_S
+# seconds (MOTE_EXEC_HANG_S, default 240: the slowest test takes ~50 s of
+# CPU under qemu) is killed and run once more, with a "#" line saying so.
+# Why: under qemu-user a multi-threaded test very rarely stops with every
+# thread asleep (seen once in test_model, in ~10 runs of the suite; never
+# natively, and not reproduced in 6 reruns), which looks like qemu's futex
+# emulation rather than the pool (tests/test_threads passes its barrier
+# stress under qemu); a second hang in a row still fails the run.
+HANG_S=${MOTE_EXEC_HANG_S:-240}
 wrap=""
 if [ -n "$EXEC" ]; then
   wrap=$(mktemp -d)
@@ -21,7 +30,8 @@ if [ -n "$EXEC" ]; then
   for b in "$abs/mote" "$abs"/tests/test_*; do
     case "$b" in *.d|*.o) continue ;; esac
     [ -x "$b" ] || continue
-    printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$EXEC" "$b" >"$wrap/${b#"$abs"/}"
+    printf '#!/bin/sh\ntimeout %s %s "%s" "$@"; rc=$?\n[ $rc -ne 124 ] && exit $rc\necho "# %s: no exit in %s s under emulation: run again once (see tests/run.sh)" >&2\nexec %s "%s" "$@"\n' \
+      "$HANG_S" "$EXEC" "$b" "$(basename "$b")" "$HANG_S" "$EXEC" "$b" >"$wrap/${b#"$abs"/}"
     chmod +x "$wrap/${b#"$abs"/}"
   done
   export MOTE_BIN="$wrap/mote" MOTE_BUILD="$wrap"
@@ -35,8 +45,18 @@ for t in "$BUILD"/tests/test_*; do
   if [ -n "${MOTE_ONLY_TESTS:-}" ]; then case " $MOTE_ONLY_TESTS " in *" $(basename "$t") "*) ;; *)
     echo "skip - $(basename "$t"): not in MOTE_ONLY_TESTS" | tee -a "$out"; continue ;;
   esac; fi
-  $EXEC "$t" > "$out.one" 2>&1
-  rc=$?
+  if [ -n "$EXEC" ]; then
+    timeout "$HANG_S" $EXEC "$t" > "$out.one" 2>&1
+    rc=$?
+    if [ $rc -eq 124 ]; then
+      echo "# $(basename "$t"): no exit in $HANG_S s under emulation: run again once"
+      $EXEC "$t" > "$out.one" 2>&1
+      rc=$?
+    fi
+  else
+    "$t" > "$out.one" 2>&1
+    rc=$?
+  fi
   cat "$out.one"; cat "$out.one" >> "$out"
   if [ $rc -ne 0 ] && ! grep -q '^not ok -' "$out.one"; then
     echo "not ok - $(basename "$t"): exited with status $rc" | tee -a "$out"
