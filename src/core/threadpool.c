@@ -208,7 +208,15 @@ void mote__threadpool_run(mote_threadpool *tp, mote_task_fn fn, void *task) {
         cpu_pause();
     }
     pthread_mutex_lock(&tp->mu);
-    atomic_store(&tp->caller_sleeping, 1);
+    /* An exchange, not a store: this is one half of a Dekker pair (store
+     * caller_sleeping, then load n_done; the worker adds to n_done, then
+     * loads caller_sleeping). C11's seq_cst store would do, but qemu-user
+     * translates aarch64's STLR + LDAR to an x86 store and load with no
+     * fence between them, which lets the load pass the store: the last
+     * worker saw 0, the caller an old n_done, and it slept for ever (seen
+     * under `make test-aarch64`). A read-modify-write is a full barrier
+     * everywhere. */
+    (void)atomic_exchange(&tp->caller_sleeping, 1);
     while (atomic_load(&tp->n_done) != nth - 1) pthread_cond_wait(&tp->done_cv, &tp->mu);
     atomic_store(&tp->caller_sleeping, 0);
     pthread_mutex_unlock(&tp->mu);
