@@ -363,6 +363,25 @@ static void test_adapter_file(void) {
     T_CHECK(mote_lora_n_pairs(ad) == 14 && mote_lora_rank(ad) == RANK && mote_lora_alpha(ad) == ALPHA,
             "pairs %d rank %d alpha %g", mote_lora_n_pairs(ad), mote_lora_rank(ad), mote_lora_alpha(ad));
     mote_lora_free(ad);
+    /* a tensor name with a newline (found by fuzz_lora): an error of one line */
+    {
+        FILE *f = fopen(ap, "rb");
+        T_REQUIRE(f, "cannot reopen %s", ap);
+        static char bytes[1 << 20];
+        size_t n = fread(bytes, 1, sizeof bytes, f);
+        fclose(f);
+        const char *name = "blk.0.attn_q.weight.lora_a";
+        char *hit = memmem(bytes, n, name, strlen(name));
+        T_REQUIRE(hit, "%s not in the file", name);
+        hit[11] = '\n';
+        const char *bad = tmp_path("adapter-newline.gguf");
+        f = fopen(bad, "wb");
+        T_REQUIRE(f && fwrite(bytes, 1, n, f) == n, "cannot write %s", bad);
+        fclose(f);
+        T_CHECK(mote_lora_open(bad, &ad, &err) == MOTE_ERR_FORMAT && !strchr(err.msg, '\n') &&
+                    strstr(err.msg, "blk.0.attn_?.weight.lora_a has no"),
+                "a name with a newline: %s", err.msg);
+    }
     /* a model is not an adapter */
     T_CHECK(mote_lora_open(bp, &ad, &err) == MOTE_ERR_FORMAT && strstr(err.msg, "general.type"),
             "a model opened as an adapter: %s", err.msg);

@@ -1,4 +1,5 @@
-/* error.c — status names and the filling of mote_error. */
+/* error.c — status names and the filling of mote_error (one line, no
+ * control bytes). */
 #include "core.h"
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,11 @@ mote_status mote__err(mote_error *err, mote_status code, const char *fmt, ...) {
         err->code = code;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* The message is one line by contract, but it often quotes names
+         * read from a file (keys, tensor names) that may hold a newline or
+         * an escape sequence: control bytes become '?'. */
+        for (char *p = err->msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     }
     return code;
 }
