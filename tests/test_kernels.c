@@ -385,7 +385,8 @@ static void test_isa_choice(void) {
  * vec_dot of that row; the same y bit for bit when the rows are split
  * into two calls at any point (a row's result must not depend on its
  * neighbours: threads split rows); and, with every scale 1 (integer sums,
- * exact in any order), equal to the reference exactly. */
+ * exact in any order), equal to the reference exactly. Float weights
+ * (f16): equal to the level's vec_dot bit for bit. */
 #if defined(__x86_64__)
 #include "kernels/simd.h"
 #endif
@@ -437,6 +438,14 @@ static void test_gemv(void) {
                             "kernel %d n=%lld rows=%lld row %lld: %.9g vs reference %.9g "
                             "(tolerance %.3g)", ki, (long long)n, (long long)nr, (long long)r,
                             y[r], want, tol);
+                    /* float weights: the level's vec_dot sum, bit for bit
+                     * (the prompt path and generation agree exactly) */
+                    if (!is_block_type(g_type)) {
+                        const float same = simd->vec_dot(n, wr, act);
+                        T_CHECK(memcmp(&y[r], &same, sizeof same) == 0,
+                                "kernel %d n=%lld row %lld: %.9g, vec_dot %.9g (want identical)",
+                                ki, (long long)n, (long long)r, y[r], same);
+                    }
                 }
                 for (int64_t split = 1; split < nr && !t_cur_failed; split++) {
                     kern[ki](n, w, stride, split, act, y2);

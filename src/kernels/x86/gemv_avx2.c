@@ -216,6 +216,46 @@ DEF_GEMV_Q_4ROWS(gemv_q4_0_vnni, TARGET_VNNI, DOT_VNNI, q4_0_quants, 18, 1)
 DEF_GEMV_Q_1ROW(gemv_q8_0_avx2, TARGET_AVX2, Q8_DOT_AVX2, Q8_QUANTS_AVX2, 34, 0)
 DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
 
+/* ---- f16 weights, f16 activation ----
+ * The activation (exact in f32) is converted once per call; each row then
+ * costs one load-and-convert and one FMA per 8 weights, against vec_dot's
+ * two conversions, so two threads stream f16 rows at memory speed. Per row
+ * the same sum as vec_dot_f16 (float_avx2.c): four accumulators over steps
+ * of 32, then 8, a scalar tail, added (a0 + a1) + (a2 + a3) + tail; the
+ * products of two f16 are exact in f32, so the result is bit-identical to
+ * vec_dot (tests/test_kernels.c checks it). The f32 copy lives on the stack:
+ * at most MOTE_GEMV_MAX_COLS floats (128 KiB), which the callers ensure. */
+static void gemv_f16_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                          const void *vact, float *y) {
+    float a[MOTE_GEMV_MAX_COLS] __attribute__((aligned(32)));
+    const uint16_t *act = vact;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_store_ps(a + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(act + i))));
+    for (; i < n; i++) a[i] = _cvtsh_ss(act[i]);
+    for (int64_t r = 0; r < n_rows; r++) {
+        const uint16_t *w = (const uint16_t *)((const uint8_t *)vw + (size_t)r * row_bytes);
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) {
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j))),
+                                 _mm256_load_ps(a + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j + 8))),
+                                 _mm256_load_ps(a + j + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j + 16))),
+                                 _mm256_load_ps(a + j + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j + 24))),
+                                 _mm256_load_ps(a + j + 24), a3);
+        }
+        for (; j + 8 <= n; j += 8)
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j))),
+                                 _mm256_load_ps(a + j), a0);
+        float tail = 0.0f;
+        for (; j < n; j++) tail += _cvtsh_ss(w[j]) * a[j];
+        y[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + tail;
+    }
+}
+
 /* ---- table ---- */
 
 mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
@@ -224,6 +264,7 @@ mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
     switch (type) {
     case MOTE_TYPE_Q4_0: return variant == 1 ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     case MOTE_TYPE_Q8_0: return variant == 1 ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    case MOTE_TYPE_F16: return gemv_f16_avx2;
     default: return NULL;
     }
 }
@@ -232,6 +273,7 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
     const mote_cpu_features *f = mote__cpu_features();
     t[MOTE_TYPE_Q4_0].gemv = f->avx_vnni ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    t[MOTE_TYPE_F16].gemv = gemv_f16_avx2;
 }
 
 #endif /* __x86_64__ */
