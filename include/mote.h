@@ -405,6 +405,15 @@ const char *mote_model_kernel_isa(const mote_model *m);
  * buffer and frees it before returning. */
 mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
                                  double *gbs, uint64_t *used_bytes, mote_error *err);
+/* The same test read for as long as a benchmark reads: passes over the
+ * buffer until at least total_bytes have been read (1 to 1000 passes),
+ * and *gbs receives all the bytes over all the time: the mean rate, slow
+ * passes included. On a machine whose bandwidth dips now and then (other
+ * work, a neighbour VM) this is what a long read such as generating many
+ * tokens can expect, where the median of a few passes is what a quiet
+ * moment gives. */
+mote_status mote_bench_bandwidth_sustained(int32_t n_threads, uint64_t buffer_bytes,
+                                           uint64_t total_bytes, double *gbs, mote_error *err);
 
 /* ---- training (mote train) ------------------------------------------------ */
 

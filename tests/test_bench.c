@@ -172,6 +172,17 @@ static void test_bandwidth_contract(void) {
     T_CHECK(mote_bench_bandwidth(1, 0, 0, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG, "0 repetitions accepted");
     T_CHECK(mote_bench_bandwidth(4, 64, 1, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG,
             "a buffer smaller than a cache line per thread accepted");
+    /* the sustained rate: whole passes over the buffer, a positive finite
+     * mean; the same argument checks */
+    gbs = -1;
+    T_REQUIRE(mote_bench_bandwidth_sustained(2, 8u << 20, 20u << 20, &gbs, &err) == MOTE_OK, "%s", err.msg);
+    T_CHECK(gbs > 0 && isfinite(gbs), "sustained bandwidth %g", gbs);
+    T_CHECK(mote_bench_bandwidth_sustained(0, 8u << 20, 1, &gbs, &err) == MOTE_ERR_INVALID_ARG &&
+                strstr(err.msg, "threads") != NULL, "0 threads accepted: %s", err.msg);
+    T_CHECK(mote_bench_bandwidth_sustained(1, 8u << 20, 1, NULL, &err) == MOTE_ERR_INVALID_ARG,
+            "no result pointer accepted");
+    T_CHECK(mote_bench_bandwidth_sustained(1, 8u << 20, (uint64_t)1 << 50, &gbs, &err) == MOTE_ERR_INVALID_ARG,
+            "2^50 bytes to read accepted");
 }
 
 int main(void) {

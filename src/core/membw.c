@@ -1,5 +1,8 @@
 /* membw.c — the machine's main-memory read bandwidth (mote_bench_bandwidth
- * of mote.h), the denominator of `mote bench`'s roofline fraction.
+ * and mote_bench_bandwidth_sustained of mote.h), the denominator of `mote
+ * bench`'s roofline fraction: the median of a few passes (what the memory
+ * gives in a quiet moment) or the mean rate over as many bytes as a
+ * benchmark reads (dips included).
  *
  * What it is: a read test. A buffer several times larger than the last-level
  * cache is written once (so every page is resident), then n threads each sum
@@ -112,18 +115,61 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The buffer size when none is given: four times the last-level cache,
+ * within [MEMBW_MIN_BYTES, MEMBW_MAX_BYTES]. */
+static uint64_t default_bytes(void) {
+    uint64_t llc = llc_bytes();
+    uint64_t bytes = llc > MEMBW_MAX_BYTES / 4 ? MEMBW_MAX_BYTES : 4 * llc;
+    return bytes < MEMBW_MIN_BYTES ? MEMBW_MIN_BYTES : bytes;
+}
+
+/* The test itself: reps measured passes (after one unmeasured) over a
+ * buffer of buffer_bytes (0: the default size) read by n_threads threads.
+ * samples[r] receives pass r's rate in GB/s, *mean_gbs (may be NULL) the
+ * bytes of all passes over their summed time. */
+static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t reps, double *samples,
+                             double *mean_gbs, uint64_t *used_bytes, mote_error *err);
+
 mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
                                  double *gbs, uint64_t *used_bytes, mote_error *err) {
-    if (n_threads < 1 || n_threads > 1024 || reps < 1 || reps > 1000 || !gbs)
+    if (reps < 1 || reps > 1000 || !gbs)
         return mote__err(err, MOTE_ERR_INVALID_ARG,
                          "bandwidth: threads %d (1..1024) or repetitions %d (1..1000) out of range",
                          (int)n_threads, (int)reps);
-    uint64_t bytes = buffer_bytes;
-    if (bytes == 0) {
-        uint64_t llc = llc_bytes();
-        bytes = llc > MEMBW_MAX_BYTES / 4 ? MEMBW_MAX_BYTES : 4 * llc;
-        if (bytes < MEMBW_MIN_BYTES) bytes = MEMBW_MIN_BYTES;
+    double *samples = mote__calloc((size_t)reps, sizeof *samples);
+    if (!samples) return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory");
+    mote_status s = membw_run(n_threads, buffer_bytes, reps, samples, NULL, used_bytes, err);
+    if (!s) {
+        qsort(samples, (size_t)reps, sizeof *samples, cmp_double);
+        *gbs = reps % 2 ? samples[reps / 2] : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
     }
+    mote__free(samples);
+    return s;
+}
+
+mote_status mote_bench_bandwidth_sustained(int32_t n_threads, uint64_t buffer_bytes,
+                                           uint64_t total_bytes, double *gbs, mote_error *err) {
+    if (!gbs || total_bytes > ((uint64_t)1 << 40))
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: no result pointer, or %llu bytes to read is out of range",
+                         (unsigned long long)total_bytes);
+    const uint64_t used = buffer_bytes ? buffer_bytes : default_bytes();
+    uint64_t passes = (total_bytes + used - 1) / used;
+    if (passes < 1) passes = 1;
+    if (passes > 1000) passes = 1000;
+    double *samples = mote__calloc((size_t)passes, sizeof *samples);
+    if (!samples) return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory");
+    mote_status s = membw_run(n_threads, used, (int32_t)passes, samples, gbs, NULL, err);
+    mote__free(samples);
+    return s;
+}
+
+static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t reps, double *samples,
+                             double *mean_gbs, uint64_t *used_bytes, mote_error *err) {
+    if (n_threads < 1 || n_threads > 1024 || reps < 1 || reps > 1000)
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "bandwidth: threads %d (1..1024) or repetitions %d (1..1000) out of range",
+                         (int)n_threads, (int)reps);
+    uint64_t bytes = buffer_bytes ? buffer_bytes : default_bytes();
     /* Whole cache lines per thread. */
     uint64_t per_thread = bytes / (uint64_t)n_threads / 64 * 64;
     if (per_thread == 0 || bytes > SIZE_MAX / 2)
@@ -136,12 +182,10 @@ mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32
     uint64_t *buf = mote__malloc_aligned((size_t)bytes, (size_t)2 << 20);
     membw_worker *workers = mote__calloc((size_t)n_threads, sizeof *workers);
     pthread_t *tids = mote__calloc((size_t)n_threads, sizeof *tids);
-    double *samples = mote__calloc((size_t)reps, sizeof *samples);
-    if (!buf || !workers || !tids || !samples) {
+    if (!buf || !workers || !tids) {
         mote__free_aligned(buf);
         mote__free(workers);
         mote__free(tids);
-        mote__free(samples);
         return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory for a %llu MiB buffer",
                          (unsigned long long)(bytes >> 20));
     }
@@ -167,6 +211,7 @@ mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32
         }
     }
     /* One unmeasured pass warms the TLB and the threads, then reps passes. */
+    double total_s = 0.0;
     for (int32_t r = -1; r < reps && !s; r++) {
         pthread_mutex_lock(&sh.mu);
         sh.n_done = 0;
@@ -177,6 +222,7 @@ mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32
         double dt = mote_time_now() - t0;
         pthread_mutex_unlock(&sh.mu);
         if (r >= 0) samples[r] = dt > 0 ? (double)bytes / dt / 1e9 : 0.0;
+        if (r >= 0) total_s += dt;
     }
     pthread_mutex_lock(&sh.mu);
     sh.quit = 1;
@@ -187,13 +233,11 @@ mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32
     pthread_mutex_destroy(&sh.mu);
 
     if (!s) {
-        qsort(samples, (size_t)reps, sizeof *samples, cmp_double);
-        *gbs = reps % 2 ? samples[reps / 2] : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
+        if (mean_gbs) *mean_gbs = total_s > 0 ? (double)bytes * (double)reps / total_s / 1e9 : 0.0;
         if (used_bytes) *used_bytes = bytes;
     }
     mote__free_aligned(buf);
     mote__free(workers);
     mote__free(tids);
-    mote__free(samples);
     return s;
 }
