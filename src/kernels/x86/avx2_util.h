@@ -1,6 +1,7 @@
 /* avx2_util.h — small AVX2 helpers shared by the x86 kernel files
  * (float_avx2.c, quant_avx2.c, kquant_avx2.c, gemv_avx2.c, gemm_avx2.c):
- * horizontal sum, unaligned f16 load, Q4/Q5 nibble and high-bit unpacking.
+ * horizontal sum, unaligned f16 / bf16 loads, Q4/Q5 nibble and high-bit
+ * unpacking.
  * Included only by files compiled with the x86 SIMD flags (the Makefile
  * gives them to src/kernels/x86/ alone); not a kernel table of its own. */
 #ifndef MOTE_KERNELS_X86_AVX2_UTIL_H
@@ -20,6 +21,26 @@ ALWAYS_INLINE float hsum256(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/* Eight f16 (unaligned) -> eight f32. */
+ALWAYS_INLINE __m256 load_f16x8(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* Eight bf16 (unaligned) -> eight f32: the bf16 bits are the top half of
+ * the f32. */
+ALWAYS_INLINE __m256 load_bf16x8(const uint16_t *p) {
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+/* One bf16 as f32. */
+ALWAYS_INLINE float bf16_scalar(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
 }
 
 /* The f16 at p (any alignment) as f32. */

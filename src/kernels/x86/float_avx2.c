@@ -28,24 +28,7 @@
 
 /* ---- helpers ---- */
 
-/* Eight f16 (unaligned) -> eight f32. */
-static inline __m256 load_f16x8(const uint16_t *p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-
-/* Eight bf16 (unaligned) -> eight f32: the bf16 bits are the top half of
- * the f32. */
-static inline __m256 load_bf16x8(const uint16_t *p) {
-    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-}
-
-static inline float bf16_scalar(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+/* load_f16x8, load_bf16x8, bf16_scalar: avx2_util.h */
 
 /* The three dot products share one shape; LOAD turns 8 elements at p into
  * an __m256, SCALAR one element into a float. */

@@ -1,8 +1,8 @@
 /* gemv_avx2.c — the matrix-vector products of generation (one token):
  *   y (n_rows) = W (n_rows, n) @ act (n)
- * for q4_0 and q8_0 weights (q8_0 activations) and f16 weights (f16
- * activations), AVX2 with an AVX-VNNI variant for the integer types, chosen
- * once from CPUID. The gemv entry of a kernel table (kernels.h).
+ * for q4_0 and q8_0 weights (q8_0 activations) and f16 / bf16 weights
+ * (activations of the same type), AVX2 with an AVX-VNNI variant for the
+ * integer types, chosen once from CPUID. The gemv entry of a kernel table (kernels.h).
  *
  * Not here: one weight row against several activation rows (vec_dot_4 in
  * quant_avx2.c / float_avx2.c, the gemm of prompts in gemm_avx2.c), the
@@ -216,45 +216,43 @@ DEF_GEMV_Q_4ROWS(gemv_q4_0_vnni, TARGET_VNNI, DOT_VNNI, q4_0_quants, 18, 1)
 DEF_GEMV_Q_1ROW(gemv_q8_0_avx2, TARGET_AVX2, Q8_DOT_AVX2, Q8_QUANTS_AVX2, 34, 0)
 DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
 
-/* ---- f16 weights, f16 activation ----
+/* ---- f16 / bf16 weights, activation of the same type ----
  * The activation (exact in f32) is converted once per call; each row then
  * costs one load-and-convert and one FMA per 8 weights, against vec_dot's
  * two conversions, so two threads stream f16 rows at memory speed. Per row
- * the same sum as vec_dot_f16 (float_avx2.c): four accumulators over steps
- * of 32, then 8, a scalar tail, added (a0 + a1) + (a2 + a3) + tail; the
- * products of two f16 are exact in f32, so the result is bit-identical to
- * vec_dot (tests/test_kernels.c checks it). The f32 copy lives on the stack:
- * at most MOTE_GEMV_MAX_COLS floats (128 KiB), which the callers ensure. */
-static void gemv_f16_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
-                          const void *vact, float *y) {
-    float a[MOTE_GEMV_MAX_COLS] __attribute__((aligned(32)));
-    const uint16_t *act = vact;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_store_ps(a + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(act + i))));
-    for (; i < n; i++) a[i] = _cvtsh_ss(act[i]);
-    for (int64_t r = 0; r < n_rows; r++) {
-        const uint16_t *w = (const uint16_t *)((const uint8_t *)vw + (size_t)r * row_bytes);
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int64_t j = 0;
-        for (; j + 32 <= n; j += 32) {
-            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j))),
-                                 _mm256_load_ps(a + j), a0);
-            a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j + 8))),
-                                 _mm256_load_ps(a + j + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j + 16))),
-                                 _mm256_load_ps(a + j + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j + 24))),
-                                 _mm256_load_ps(a + j + 24), a3);
-        }
-        for (; j + 8 <= n; j += 8)
-            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + j))),
-                                 _mm256_load_ps(a + j), a0);
-        float tail = 0.0f;
-        for (; j < n; j++) tail += _cvtsh_ss(w[j]) * a[j];
-        y[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + tail;
+ * the same sum as vec_dot_f16 / vec_dot_bf16 (float_avx2.c): four
+ * accumulators over steps of 32, then 8, a scalar tail, added (a0 + a1) +
+ * (a2 + a3) + tail; the products of two f16 (or two bf16) are exact in
+ * f32, so the result is bit-identical to vec_dot (tests/test_kernels.c
+ * checks it). The f32 copy lives on the stack: at most MOTE_GEMV_MAX_COLS
+ * floats (128 KiB), which the callers ensure. LOAD8 turns 8 elements into
+ * an __m256, SCALAR one into a float. */
+#define DEF_GEMV_FLOAT16(NAME, LOAD8, SCALAR)                                                     \
+    static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,                 \
+                     const void *vact, float *y) {                                                \
+        float a[MOTE_GEMV_MAX_COLS] __attribute__((aligned(32)));                                 \
+        const uint16_t *act = vact;                                                               \
+        int64_t i = 0;                                                                            \
+        for (; i + 8 <= n; i += 8) _mm256_store_ps(a + i, LOAD8(act + i));                        \
+        for (; i < n; i++) a[i] = SCALAR(act[i]);                                                 \
+        for (int64_t r = 0; r < n_rows; r++) {                                                    \
+            const uint16_t *w = (const uint16_t *)((const uint8_t *)vw + (size_t)r * row_bytes);  \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                           \
+            int64_t j = 0;                                                                        \
+            for (; j + 32 <= n; j += 32) {                                                        \
+                a0 = _mm256_fmadd_ps(LOAD8(w + j), _mm256_load_ps(a + j), a0);                    \
+                a1 = _mm256_fmadd_ps(LOAD8(w + j + 8), _mm256_load_ps(a + j + 8), a1);            \
+                a2 = _mm256_fmadd_ps(LOAD8(w + j + 16), _mm256_load_ps(a + j + 16), a2);          \
+                a3 = _mm256_fmadd_ps(LOAD8(w + j + 24), _mm256_load_ps(a + j + 24), a3);          \
+            }                                                                                     \
+            for (; j + 8 <= n; j += 8) a0 = _mm256_fmadd_ps(LOAD8(w + j), _mm256_load_ps(a + j), a0); \
+            float tail = 0.0f;                                                                    \
+            for (; j < n; j++) tail += SCALAR(w[j]) * a[j];                                       \
+            y[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + tail;   \
+        }                                                                                         \
     }
-}
+DEF_GEMV_FLOAT16(gemv_f16_avx2, load_f16x8, _cvtsh_ss)
+DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
 
 /* ---- table ---- */
 
@@ -265,6 +263,7 @@ mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
     case MOTE_TYPE_Q4_0: return variant == 1 ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     case MOTE_TYPE_Q8_0: return variant == 1 ? gemv_q8_0_vnni : gemv_q8_0_avx2;
     case MOTE_TYPE_F16: return gemv_f16_avx2;
+    case MOTE_TYPE_BF16: return gemv_bf16_avx2;
     default: return NULL;
     }
 }
@@ -274,6 +273,7 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
     t[MOTE_TYPE_Q4_0].gemv = f->avx_vnni ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
     t[MOTE_TYPE_F16].gemv = gemv_f16_avx2;
+    t[MOTE_TYPE_BF16].gemv = gemv_bf16_avx2;
 }
 
 #endif /* __x86_64__ */
