@@ -43,6 +43,29 @@ ALWAYS_INLINE float bf16_scalar(uint16_t h) {
     return f;
 }
 
+/* out = x (n) . y (n), the float types' dot product in one fixed order:
+ * four accumulators over steps of 32, then steps of 8 into the first, a
+ * scalar tail, added (a0 + a1) + (a2 + a3) + tail. LOADX / LOADY turn 8
+ * elements at a pointer into an __m256, SCALARX / SCALARY one element into
+ * a float. vec_dot (float_avx2.c) and the f16/bf16 gemv (gemv_avx2.c)
+ * both expand this, so their results are bit-identical. */
+#define AVX2_DOT_ORDERED(out, n, x, y, LOADX, LOADY, SCALARX, SCALARY)                           \
+    do {                                                                                         \
+        __m256 d0_ = _mm256_setzero_ps(), d1_ = d0_, d2_ = d0_, d3_ = d0_;                       \
+        int64_t i_ = 0;                                                                          \
+        for (; i_ + 32 <= (n); i_ += 32) {                                                       \
+            d0_ = _mm256_fmadd_ps(LOADX((x) + i_), LOADY((y) + i_), d0_);                        \
+            d1_ = _mm256_fmadd_ps(LOADX((x) + i_ + 8), LOADY((y) + i_ + 8), d1_);                \
+            d2_ = _mm256_fmadd_ps(LOADX((x) + i_ + 16), LOADY((y) + i_ + 16), d2_);              \
+            d3_ = _mm256_fmadd_ps(LOADX((x) + i_ + 24), LOADY((y) + i_ + 24), d3_);              \
+        }                                                                                        \
+        for (; i_ + 8 <= (n); i_ += 8) d0_ = _mm256_fmadd_ps(LOADX((x) + i_), LOADY((y) + i_), d0_); \
+        float t_ = 0.0f;                                                                         \
+        for (; i_ < (n); i_++) t_ += SCALARX((x)[i_]) * SCALARY((y)[i_]);                        \
+        (out) = hsum256(_mm256_add_ps(_mm256_add_ps(d0_, d1_), _mm256_add_ps(d2_, d3_))) + t_;   \
+    } while (0)
+#define AVX2_F32_SCALAR(v) (v)
+
 /* The f16 at p (any alignment) as f32. */
 ALWAYS_INLINE float load_f16(const uint8_t *p) {
     uint16_t h;

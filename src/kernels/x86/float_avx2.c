@@ -35,18 +35,9 @@
 #define DEF_VEC_DOT(NAME, T, LOAD, SCALAR)                                                  \
     static float NAME(int64_t n, const void *vx, const void *vy) {                          \
         const T *x = vx, *y = vy;                                                           \
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                         \
-        int64_t i = 0;                                                                      \
-        for (; i + 32 <= n; i += 32) {                                                      \
-            a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), a0);                             \
-            a1 = _mm256_fmadd_ps(LOAD(x + i + 8), LOAD(y + i + 8), a1);                     \
-            a2 = _mm256_fmadd_ps(LOAD(x + i + 16), LOAD(y + i + 16), a2);                   \
-            a3 = _mm256_fmadd_ps(LOAD(x + i + 24), LOAD(y + i + 24), a3);                   \
-        }                                                                                   \
-        for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), a0);     \
-        float tail = 0.0f;                                                                  \
-        for (; i < n; i++) tail += SCALAR(x[i]) * SCALAR(y[i]);                             \
-        return hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + tail; \
+        float r;                                                                            \
+        AVX2_DOT_ORDERED(r, n, x, y, LOAD, LOAD, SCALAR, SCALAR);                           \
+        return r;                                                                           \
     }
 
 /* One weight row w (n) against act rows k = 0..3 at act + k * stride bytes:

@@ -220,11 +220,10 @@ DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
  * The activation (exact in f32) is converted once per call; each row then
  * costs one load-and-convert and one FMA per 8 weights, against vec_dot's
  * two conversions, so two threads stream f16 rows at memory speed. Per row
- * the same sum as vec_dot_f16 / vec_dot_bf16 (float_avx2.c): four
- * accumulators over steps of 32, then 8, a scalar tail, added (a0 + a1) +
- * (a2 + a3) + tail; the products of two f16 (or two bf16) are exact in
- * f32, so the result is bit-identical to vec_dot (tests/test_kernels.c
- * checks it). The f32 copy lives on the stack: at most MOTE_GEMV_MAX_COLS
+ * the same sum as vec_dot_f16 / vec_dot_bf16 (float_avx2.c: both expand
+ * AVX2_DOT_ORDERED of avx2_util.h); the products of two f16 (or two bf16)
+ * are exact in f32, so the result is bit-identical to vec_dot
+ * (tests/test_kernels.c checks it). The f32 copy lives on the stack: at most MOTE_GEMV_MAX_COLS
  * floats (128 KiB), which the callers ensure. LOAD8 turns 8 elements into
  * an __m256, SCALAR one into a float. */
 #define DEF_GEMV_FLOAT16(NAME, LOAD8, SCALAR)                                                     \
@@ -237,18 +236,7 @@ DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
         for (; i < n; i++) a[i] = SCALAR(act[i]);                                                 \
         for (int64_t r = 0; r < n_rows; r++) {                                                    \
             const uint16_t *w = (const uint16_t *)((const uint8_t *)vw + (size_t)r * row_bytes);  \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                           \
-            int64_t j = 0;                                                                        \
-            for (; j + 32 <= n; j += 32) {                                                        \
-                a0 = _mm256_fmadd_ps(LOAD8(w + j), _mm256_load_ps(a + j), a0);                    \
-                a1 = _mm256_fmadd_ps(LOAD8(w + j + 8), _mm256_load_ps(a + j + 8), a1);            \
-                a2 = _mm256_fmadd_ps(LOAD8(w + j + 16), _mm256_load_ps(a + j + 16), a2);          \
-                a3 = _mm256_fmadd_ps(LOAD8(w + j + 24), _mm256_load_ps(a + j + 24), a3);          \
-            }                                                                                     \
-            for (; j + 8 <= n; j += 8) a0 = _mm256_fmadd_ps(LOAD8(w + j), _mm256_load_ps(a + j), a0); \
-            float tail = 0.0f;                                                                    \
-            for (; j < n; j++) tail += SCALAR(w[j]) * a[j];                                       \
-            y[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) + tail;   \
+            AVX2_DOT_ORDERED(y[r], n, w, a, LOAD8, _mm256_load_ps, SCALAR, AVX2_F32_SCALAR);      \
         }                                                                                         \
     }
 DEF_GEMV_FLOAT16(gemv_f16_avx2, load_f16x8, _cvtsh_ss)
