@@ -71,7 +71,7 @@ $(BUILD)/mote: $(TOOL_OBJ) $(BUILD)/libmote.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libmote.a $(LDLIBS)
 
 # Test binaries may #include a src/*.c file to reach internals.
-$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libmote.a
+$(BUILD)/tests/%: tests/%.c tests/test.h tests/test_rng.h $(BUILD)/libmote.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests $(CFLAGS_ALL) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libmote.a $(LDLIBS)
 
@@ -142,7 +142,7 @@ test-aarch64:
 	fi
 
 # Weight-streaming speed of each kernel (bench/kernels.c), one thread.
-$(BUILD)/bench/kernels: bench/kernels.c $(BUILD)/libmote.a
+$(BUILD)/bench/kernels: bench/kernels.c bench/bench_util.h $(BUILD)/libmote.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libmote.a $(LDLIBS)
 

@@ -15,6 +15,7 @@
  * Not a test (it checks nothing: tests/test_gemm.c does); not `mote bench`
  * (whole models). Run by bench/kernels_gemm.sh, which `make bench` runs.
  */
+#include "bench_util.h"
 #include "kernels/kernels.h"
 #include "tensor/types.h"
 #include <stdio.h>
@@ -27,23 +28,10 @@
 #define N_TOK 512
 #define N_RUNS 5
 
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static float rng_f(void) {
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return (float)((double)((g_rng * 2685821657736338717ull) >> 11) * 0x1p-52 - 1.0);
-}
-
 static double now(clockid_t c) {
     struct timespec ts;
     clock_gettime(c, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The per-row path: vec_dot_4 for groups of 4 tokens, vec_dot for the rest

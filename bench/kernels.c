@@ -19,6 +19,7 @@
  *   MOTE_BENCH_TYPES comma-separated type names (default all with kernels)
  * The timing of each figure is the median of 7 runs over the working set.
  */
+#include "bench_util.h"
 #include "kernels/kernels.h"
 #include "tensor/types.h"
 #include <stdio.h>
@@ -31,19 +32,6 @@
 #define N_COLS 2048
 #define N_ROWS 5632
 #define N_RUNS 7
-
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static float rng_f(void) {
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return (float)((double)((g_rng * 2685821657736338717ull) >> 11) * 0x1p-52 - 1.0);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof v[0], cmp_double);

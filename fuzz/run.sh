@@ -72,15 +72,23 @@ seed_vocab_import() {
 
 # Seeds for fuzz_checkpoint: a checkpoint of a tiny model (dim 8, vocab
 # 260) trained for two steps by build/mote, when it is built.
+# train_tiny T [OPTION...]: in the temporary folder T, the text T/text.txt
+# (README's first 4000 bytes), a 260-token vocab and a tiny model T/m.gguf
+# (dim 8, 1 layer) trained by build/mote with the given extra options.
+train_tiny() {
+  t=$1; shift
+  head -c 4000 README.md >"$t/text.txt"
+  build/mote vocab train "$t/text.txt" --size 260 -o "$t/v.gguf" >/dev/null 2>&1 &&
+    build/mote train --data "$t/text.txt" --vocab "$t/v.gguf" --dim 8 --layers 1 --heads 2 \
+      --kv-heads 1 --ffn 8 --ctx 8 --batch 2 -o "$t/m.gguf" "$@" >/dev/null 2>&1
+}
+
 seed_checkpoint() {
   dir=$1
   [ -x build/mote ] || return 0
   t=$(mktemp -d)
-  head -c 4000 README.md >"$t/text.txt"
-  build/mote vocab train "$t/text.txt" --size 260 -o "$t/v.gguf" >/dev/null 2>&1 &&
-    build/mote train --data "$t/text.txt" --vocab "$t/v.gguf" --dim 8 --layers 1 --heads 2 \
-      --kv-heads 1 --ffn 8 --ctx 8 --batch 2 --steps 3 --val-frac 0.1 --eval-every 1 \
-      --checkpoint-every 2 --checkpoint "$dir/tiny.ckpt.gguf" -o "$t/m.gguf" >/dev/null 2>&1
+  train_tiny "$t" --steps 3 --val-frac 0.1 --eval-every 1 --checkpoint-every 2 \
+    --checkpoint "$dir/tiny.ckpt.gguf"
   rm -rf "$t"
 }
 
@@ -91,10 +99,7 @@ seed_lora() {
   dir=$1
   [ -x build/mote ] || return 0
   t=$(mktemp -d)
-  head -c 4000 README.md >"$t/text.txt"
-  build/mote vocab train "$t/text.txt" --size 260 -o "$t/v.gguf" >/dev/null 2>&1 &&
-    build/mote train --data "$t/text.txt" --vocab "$t/v.gguf" --dim 8 --layers 1 --heads 2 \
-      --kv-heads 1 --ffn 8 --ctx 8 --batch 2 --steps 1 -o "$t/m.gguf" >/dev/null 2>&1 &&
+  train_tiny "$t" --steps 1 &&
     for tg in all attn_q; do
       build/mote finetune -m "$t/m.gguf" --lora --rank 2 --targets $tg --data "$t/text.txt" --ctx 8 \
         --batch 2 --steps 1 -o "$t/$tg.gguf" >/dev/null 2>&1 && cp "$t/$tg.gguf" "$dir/tiny-$tg.lora.gguf"

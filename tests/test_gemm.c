@@ -30,6 +30,7 @@
  * in the reference (product, then sum) than in the FMA: <= (2 nb + 16) u S.
  */
 #include "test.h"
+#include "test_rng.h"
 #include "core/threadpool.h"
 #include "kernels/kernels.h"
 #include "tensor/types.h"
@@ -37,15 +38,6 @@
 
 /* ---- helpers ---- */
 
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rng_u64(void) { /* xorshift64* */
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 2685821657736338717ull;
-}
-/* Uniform in [-1, 1). */
-static float rng_f(void) { return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0); }
 
 /* Random floats with per-32-block scales spanning six decades. */
 static void fill_random(float *x, int64_t n) {

@@ -30,21 +30,14 @@
  *   A decoding error shows up as an error of order S, far above these.
  */
 #include "test.h"
+#define TEST_RNG_SEED 0x243F6A8885A308D3ull
+#include "test_rng.h"
 #include "kernels/kernels.h"
 #include "tensor/types.h"
 #include <stdint.h>
 
 /* ---- helpers ---- */
 
-static uint64_t g_rng = 0x243F6A8885A308D3ull;
-static uint64_t rng_u64(void) { /* xorshift64* */
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 2685821657736338717ull;
-}
-/* Uniform in [-1, 1). */
-static float rng_f(void) { return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0); }
 
 /* n floats: uniform in [-1, 1) times a per-32-block scale, with an offset
  * on some blocks (so q4_1/q5_1 minima are not near zero). */

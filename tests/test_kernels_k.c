@@ -36,6 +36,8 @@
  * shows up as an error of order S / 256, far above it.
  */
 #include "test.h"
+#define TEST_RNG_SEED 0x13198A2E03707344ull
+#include "test_rng.h"
 #include "kernels/kernels.h"
 #include "tensor/types.h"
 #include <stddef.h>
@@ -43,15 +45,6 @@
 
 /* ---- helpers ---- */
 
-static uint64_t g_rng = 0x13198A2E03707344ull;
-static uint64_t rng_u64(void) { /* xorshift64* */
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 2685821657736338717ull;
-}
-/* Uniform in [-1, 1). */
-static float rng_f(void) { return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0); }
 
 static const mote_type_traits *traits(uint32_t t) { return mote__type_traits(t); }
 

@@ -15,21 +15,13 @@
  *     maxima, partial blocks, non-finite input.
  */
 #include "test.h"
+#include "test_rng.h"
 #include "tensor/types.h"
 #include <float.h>
 #include <stdint.h>
 
 /* ---- helpers ---- */
 
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rng_u64(void) { /* xorshift64* */
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 2685821657736338717ull;
-}
-/* Uniform in [-1, 1). */
-static float rng_f(void) { return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0); }
 
 static float bits_f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static uint32_t f_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }

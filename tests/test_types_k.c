@@ -28,6 +28,7 @@
  * an independent numpy decoder (tests/ref/kquant_ref.py).
  */
 #include "test.h"
+#include "test_rng.h"
 #include "gguf/gguf.h"
 #include "tensor/types.h"
 #include <float.h>
@@ -35,13 +36,6 @@
 
 /* ---- helpers ---- */
 
-static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rng_u64(void) { /* xorshift64* */
-    g_rng ^= g_rng >> 12;
-    g_rng ^= g_rng << 25;
-    g_rng ^= g_rng >> 27;
-    return g_rng * 2685821657736338717ull;
-}
 static double rng_unit(void) { return (double)((rng_u64() >> 11) + 1) * 0x1p-53; } /* (0, 1] */
 static float rng_gauss(void) { /* Box-Muller */
     return (float)(sqrt(-2.0 * log(rng_unit())) * cos(6.283185307179586 * rng_unit()));
