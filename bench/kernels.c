@@ -124,8 +124,8 @@ int main(void) {
            work_bytes >> 20);
     printf("read bandwidth: %.2f GB/s with 64-bit loads, %.2f GB/s with 256-bit loads "
            "(the roofline below: %.2f)\n", plain_gbs, wide_gbs, roof_gbs);
-    printf("%-6s %-7s %10s %9s %9s %14s\n", "type", "isa", "MB/matrix", "GB/s", "roofline",
-           "vec_dot_4 GMAC/s");
+    printf("%-6s %-7s %10s %9s %9s %9s %9s %14s\n", "type", "isa", "MB/matrix", "GB/s", "roofline",
+           "gemv GB/s", "roofline", "vec_dot_4 GMAC/s");
 
     static const uint32_t types[] = {MOTE_TYPE_F32,  MOTE_TYPE_F16,  MOTE_TYPE_BF16,
                                      MOTE_TYPE_Q8_0, MOTE_TYPE_Q4_0, MOTE_TYPE_Q4_1,
@@ -173,6 +173,20 @@ int main(void) {
                 t_mv[r] = (mote_time_now() - t0) / (double)copies;
                 sink += (uint64_t)(y[N_ROWS / 2] != 0.0f);
             }
+            const double gbs = (double)mat_bytes / median(t_mv, N_RUNS) / 1e9;
+            /* the same product through the one-token kernel, where the
+             * table has one (what generation runs) */
+            double gemv_gbs = 0.0;
+            if (k->gemv) {
+                for (int r = 0; r < N_RUNS; r++) {
+                    double t0 = mote_time_now();
+                    for (size_t c = 0; c < copies; c++)
+                        k->gemv(N_COLS, w + c * mat_bytes, row_bytes, N_ROWS, act, y);
+                    t_mv[r] = (mote_time_now() - t0) / (double)copies;
+                    sink += (uint64_t)(y[N_ROWS / 2] != 0.0f);
+                }
+                gemv_gbs = (double)mat_bytes / median(t_mv, N_RUNS) / 1e9;
+            }
             double gmac4 = 0.0;
             if (k->vec_dot_4) {
                 /* a 128 KiB tile of rows, cycled: L2-resident weights */
@@ -188,9 +202,10 @@ int main(void) {
                 }
                 gmac4 = 4.0 * (double)n_rows4 * N_COLS / median(t_4, N_RUNS) / 1e9;
             }
-            const double gbs = (double)mat_bytes / median(t_mv, N_RUNS) / 1e9;
             printf("%-6s %-7s %10.1f %9.2f %8.0f%% ", tr->name, k->isa, mat_bytes / 1e6, gbs,
                    100.0 * gbs / roof_gbs);
+            if (gemv_gbs > 0) printf("%9.2f %8.0f%% ", gemv_gbs, 100.0 * gemv_gbs / roof_gbs);
+            else printf("%9s %9s ", "-", "-");
             if (gmac4 > 0) printf("%14.2f\n", gmac4);
             else printf("%14s\n", "-");
             fflush(stdout);

@@ -372,7 +372,7 @@ static void test_isa_choice(void) {
 
 /* ---- gemv: the matrix-vector product of generation ----
  * Every gemv kernel of the level (the table's, and on x86 each variant:
- * plain AVX2 and AVX-VNNI where the CPU has it) on random matrices of
+ * plain AVX2, and AVX-VNNI and AVX-512 where the CPU has them) on random matrices of
  * awkward shapes (1 to 13 rows: groups of 4 and remainders; 1 to 130
  * blocks): each y[r] within the vec_dot tolerance above of the reference
  * vec_dot of that row; the same y bit for bit when the rows are split
@@ -384,23 +384,23 @@ static void test_isa_choice(void) {
 #include "kernels/simd.h"
 #endif
 
-static int gemv_kernels(mote_gemv_fn out[3]) {
+static int gemv_kernels(mote_gemv_fn out[4]) {
     int n = 0;
     const mote_kernel_table *k = simd_table();
     if (k && k->gemv) out[n++] = k->gemv;
 #if defined(__x86_64__)
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < 3; v++) {
         mote_gemv_fn f = g_isa == MOTE_ISA_AVX2 ? mote__gemv_x86_variant(g_type, v) : NULL;
         bool seen = false;
         for (int i = 0; i < n; i++) seen = seen || out[i] == f;
-        if (f && !seen && n < 3) out[n++] = f;
+        if (f && !seen && n < 4) out[n++] = f;
     }
 #endif
     return n;
 }
 
 static void test_gemv(void) {
-    mote_gemv_fn kern[3];
+    mote_gemv_fn kern[4];
     const int n_kern = gemv_kernels(kern);
     if (n_kern == 0) T_SKIP("no gemv kernel for this type");
     const mote_kernel_table *ref = ref_table(), *simd = simd_table();
@@ -520,7 +520,7 @@ int main(void) {
                 snprintf(name, sizeof name, "%s_%s_vec_dot_exact", in, tn);
                 t_run_one(test_vec_dot_exact, name);
             }
-            mote_gemv_fn gk[3];
+            mote_gemv_fn gk[4];
             if (gemv_kernels(gk) > 0) {
                 snprintf(name, sizeof name, "%s_%s_gemv", in, tn);
                 t_run_one(test_gemv, name);

@@ -40,7 +40,8 @@ static uint64_t read_xcr0(void) {
 }
 
 /* CPUID leaf 1 ECX: FMA bit 12, OSXSAVE 27, AVX 28, F16C 29. Leaf 7.0 EBX:
- * AVX2 bit 5, AVX512F 16, AVX512BW 30, AVX512VL 31; ECX: AVX512_VNNI 11.
+ * AVX2 bit 5, AVX512F 16, AVX512BW 30, AVX512VL 31; ECX: AVX512_VBMI 1,
+ * AVX512_VNNI 11.
  * Leaf 7.1 EAX: AVX-VNNI 4.
  * XCR0 bits 1|2 = SSE and AVX state; bits 5..7 = AVX-512 state. */
 static void detect(mote_cpu_features *f) {
@@ -60,6 +61,7 @@ static void detect(mote_cpu_features *f) {
         f->avx512_vnni = f->avx512f && (c >> 11 & 1);
         f->avx512bw = f->avx512f && (b >> 30 & 1);
         f->avx512vl = f->avx512f && (b >> 31 & 1);
+        f->avx512vbmi = f->avx512f && (c >> 1 & 1);
         unsigned sub_max = a;
         if (sub_max >= 1) {
             __cpuid_count(7, 1, a, b, c, d);

@@ -26,11 +26,13 @@ typedef enum mote_isa {
 
 /* Features found on this CPU (all false on other architectures). Filled on
  * first call; thread-safe. The AVX-512/VNNI fields choose variants of the
- * gemm kernels (x86/gemm_avx2.c); no table level is built on them. */
+ * gemm and gemv kernels (x86/gemm_avx2.c, x86/gemv_avx2.c); no table level
+ * is built on them. */
 typedef struct mote_cpu_features {
     bool avx2, fma, f16c;         /* each also requires the OS to save YMM */
     bool avx512f, avx512_vnni, avx_vnni;
     bool avx512vl, avx512bw;      /* with avx512f (the gemm's AVX-512 variant) */
+    bool avx512vbmi;              /* with avx512f (the q4_0 gemv's AVX-512 variant) */
     bool neon, dotprod, fp16;     /* aarch64: ASIMD, ASIMDDP, FPHP+ASIMDHP */
 } mote_cpu_features;
 

@@ -20,7 +20,7 @@ void mote__kernels_fill_avx2_gemm(mote_kernel_table *tables);   /* x86/gemm_avx2
 void mote__kernels_fill_avx2_kquant(mote_kernel_table *tables); /* x86/kquant_avx2.c */
 void mote__kernels_fill_avx2_gemv(mote_kernel_table *tables);   /* x86/gemv_avx2.c */
 /* The gemv kernel of a type by variant, for the tests: 0 plain AVX2, 1
- * AVX-VNNI. NULL when the type has none or this CPU lacks the variant. */
+ * AVX-VNNI, 2 AVX-512 (VNNI, VBMI; q4_0 only). NULL when the type has none or this CPU lacks the variant. */
 mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant);
 #endif
 #if defined(__aarch64__)
