@@ -149,6 +149,12 @@ $(BUILD)/bench/kernels: bench/kernels.c bench/bench_util.h $(BUILD)/libmote.a
 bench-kernels: $(BUILD)/bench/kernels
 	@$(BUILD)/bench/kernels
 
+# Generation's matrix products alone against mote_ctx_decode (bench/tg_replay.c):
+#   $(BUILD)/bench/tg_replay MODEL [THREADS] [TOKENS] [ROUNDS]
+$(BUILD)/bench/tg_replay: bench/tg_replay.c bench/bench_util.h $(BUILD)/libmote.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS) -o $@ $< $(BUILD)/libmote.a $(LDLIBS)
+
 bench: all
 	@sh bench/run.sh $(BUILD)
 
