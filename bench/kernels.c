@@ -124,7 +124,7 @@ int main(void) {
            work_bytes >> 20);
     printf("read bandwidth: %.2f GB/s with 64-bit loads, %.2f GB/s with 256-bit loads "
            "(the roofline below: %.2f)\n", plain_gbs, wide_gbs, roof_gbs);
-    printf("%-6s %-7s %10s %9s %9s %9s %9s %14s\n", "type", "isa", "MB/matrix", "GB/s", "roofline",
+    printf("%-6s %-12s %10s %9s %9s %9s %9s %14s\n", "type", "isa", "MB/matrix", "GB/s", "roofline",
            "gemv GB/s", "roofline", "vec_dot_4 GMAC/s");
 
     static const uint32_t types[] = {MOTE_TYPE_F32,  MOTE_TYPE_F16,  MOTE_TYPE_BF16,
@@ -202,7 +202,7 @@ int main(void) {
                 }
                 gmac4 = 4.0 * (double)n_rows4 * N_COLS / median(t_4, N_RUNS) / 1e9;
             }
-            printf("%-6s %-7s %10.1f %9.2f %8.0f%% ", tr->name, k->isa, mat_bytes / 1e6, gbs,
+            printf("%-6s %-12s %10.1f %9.2f %8.0f%% ", tr->name, k->isa, mat_bytes / 1e6, gbs,
                    100.0 * gbs / roof_gbs);
             if (gemv_gbs > 0) printf("%9.2f %8.0f%% ", gemv_gbs, 100.0 * gemv_gbs / roof_gbs);
             else printf("%9s %9s ", "-", "-");

@@ -394,7 +394,8 @@ uint64_t mote_model_bytes_per_token(const mote_model *m);
 /* Name of the type that holds most of the model's matrix bytes ("q4_0"). */
 const char *mote_model_weight_type(const mote_model *m);
 /* The instruction set the kernels of that type run on in this process
- * ("avx2", "neon", "scalar", ...). */
+ * ("avx2", "neon", "scalar"; "avx2+avxvnni" or "avx2+avx512" where its
+ * matrix kernels use those variants on this CPU). */
 const char *mote_model_kernel_isa(const mote_model *m);
 
 /* Read bandwidth of main memory: n_threads threads (>= 1) each sum their

@@ -89,7 +89,9 @@ typedef struct mote_kernel_table {
     mote_quantize_fn quantize_act;
     mote_dequantize_fn dequantize;
     mote_type vec_dot_type;
-    const char *isa; /* "avx2", "neon", "scalar": what this type runs on */
+    const char *isa; /* "avx2", "neon", "scalar": what this type runs on;
+                      * "avx2+avxvnni" / "avx2+avx512" where the level's
+                      * gemm or gemv uses that variant on this CPU */
 } mote_kernel_table;
 
 /* The kernel table for a weight type; NULL for a type without kernels. */

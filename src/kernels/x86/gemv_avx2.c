@@ -385,6 +385,13 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
                              : f->avx_vnni   ? gemv_q4_0_vnni
                                              : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    /* the table's isa names the variants it runs (the gemm's, set before,
+     * may already say avx512) */
+    if (has_avx512_gemv()) t[MOTE_TYPE_Q4_0].isa = "avx2+avx512";
+    for (int i = 0; i < 2 && f->avx_vnni; i++) {
+        mote_kernel_table *k = &t[i == 0 ? MOTE_TYPE_Q4_0 : MOTE_TYPE_Q8_0];
+        if (strcmp(k->isa, "avx2") == 0) k->isa = "avx2+avxvnni";
+    }
     t[MOTE_TYPE_F16].gemv = gemv_f16_avx2;
     t[MOTE_TYPE_BF16].gemv = gemv_bf16_avx2;
 }
