@@ -7,11 +7,30 @@
 #include "simd.h"
 #include <math.h>
 #include <pthread.h>
+#include <string.h>
 
 static mote_kernel_table g_tables[MOTE_ISA_COUNT][MOTE_TYPE_COUNT];
 static bool g_has_table[MOTE_TYPE_COUNT];
 static mote_isa g_active;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+#if defined(__x86_64__)
+/* Which variant the AVX2 table's matrix kernels of type t run, read off the
+ * pointers the fill functions chose: 2 when its gemm or gemv is the AVX-512
+ * one, 1 AVX-VNNI, 0 plain AVX2 (a variant the same as plain AVX2 does not
+ * count). Names the table's isa ("avx2+avx512"), so what `mote bench`
+ * reports cannot drift from what runs. */
+static int x86_variant(uint32_t t, const mote_kernel_table *k) {
+    for (int v = 2; v >= 1; v--) {
+        const mote_gemm_fn g = mote__gemm_x86_variant(t, v);
+        const mote_gemv_fn m = mote__gemv_x86_variant(t, v);
+        if ((g && g == k->gemm && g != mote__gemm_x86_variant(t, 0)) ||
+            (m && m == k->gemv && m != mote__gemv_x86_variant(t, 0)))
+            return v;
+    }
+    return 0;
+}
+#endif
 
 /* Fill every level's tables from the scalar reference kernels of the type
  * table, then let each supported level override the entries it has SIMD
@@ -41,6 +60,11 @@ static void tables_init(void) {
         mote__kernels_fill_avx2_gemm(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_kquant(g_tables[MOTE_ISA_AVX2]);
         mote__kernels_fill_avx2_gemv(g_tables[MOTE_ISA_AVX2]);
+        for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
+            mote_kernel_table *k = &g_tables[MOTE_ISA_AVX2][t];
+            int v = g_has_table[t] && strcmp(k->isa, "avx2") == 0 ? x86_variant(t, k) : 0;
+            if (v) k->isa = v == 2 ? "avx2+avx512" : "avx2+avxvnni";
+        }
     }
 #endif
 #if defined(__aarch64__)

@@ -590,15 +590,11 @@ void mote__kernels_fill_avx2_gemm(mote_kernel_table *t) {
                                      MOTE_TYPE_Q8_0};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         mote_gemm_fn best = NULL;
-        int best_v = -1;
         for (int v = 0; v < 3; v++) {
             mote_gemm_fn f = mote__gemm_x86_variant(types[i], v);
-            if (f) best = f, best_v = v;
+            if (f) best = f;
         }
         t[types[i]].gemm = best;
-        /* the table's isa names the variant it runs (mote bench's column) */
-        if (best_v == 2) t[types[i]].isa = "avx2+avx512";
-        else if (best_v == 1) t[types[i]].isa = "avx2+avxvnni";
     }
 }
 

@@ -249,6 +249,15 @@ DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
         acc = _mm512_fmadd_ps(_mm512_mul_ps(dx_, dy), _mm512_cvtepi32_ps(p_), acc);                 \
     } while (0)
 
+/* The activation of pair p, shared by the rows: yv its 64 quants, init its
+ * two offsets and dy its two scales, 8 lanes a block. */
+#define GEMV512_ACT_PAIR(p)                                                                         \
+    const __m512i yv = _mm512_load_si512((const void *)(yq + (p) * 64));                            \
+    const __m512i init = _mm512_permutexvar_epi32(                                                  \
+        idx_pair, _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(neg + 2 * (p)))));      \
+    const __m512 dy = _mm512_permutexvar_ps(                                                        \
+        idx_pair, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(d + 2 * (p))))))
+
 /* The sum of a row: its pair accumulator, then its odd-block one. */
 TARGET_512 static inline float gemv512_row_sum(__m512 acc, __m256 tail) {
     const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
@@ -287,11 +296,7 @@ TARGET_512 static void gemv_q4_0_avx512(int64_t n, const void *vw, size_t row_by
             _mm_prefetch((const char *)(pf + (size_t)p * 144), _MM_HINT_T0);
             _mm_prefetch((const char *)(pf + (size_t)p * 144 + 64), _MM_HINT_T0);
             _mm_prefetch((const char *)(pf + (size_t)p * 144 + 128), _MM_HINT_T0);
-            const __m512i yv = _mm512_load_si512((const void *)(yq + p * 64));
-            const __m512i init = _mm512_permutexvar_epi32(
-                idx_pair, _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(neg + 2 * p))));
-            const __m512 dy = _mm512_permutexvar_ps(
-                idx_pair, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(d + 2 * p)))));
+            GEMV512_ACT_PAIR(p);
             const size_t off = (size_t)p * 36;
             GEMV512_PAIR(a0, w0 + off, yv, init, dy);
             GEMV512_PAIR(a1, w1 + off, yv, init, dy);
@@ -316,11 +321,7 @@ TARGET_512 static void gemv_q4_0_avx512(int64_t n, const void *vw, size_t row_by
         const uint8_t *w0 = w + (size_t)r * row_bytes;
         __m512 a0 = _mm512_setzero_ps();
         for (int64_t p = 0; p < n_pairs; p++) {
-            const __m512i yv = _mm512_load_si512((const void *)(yq + p * 64));
-            const __m512i init = _mm512_permutexvar_epi32(
-                idx_pair, _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(neg + 2 * p))));
-            const __m512 dy = _mm512_permutexvar_ps(
-                idx_pair, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(d + 2 * p)))));
+            GEMV512_ACT_PAIR(p);
             GEMV512_PAIR(a0, w0 + (size_t)p * 36, yv, init, dy);
         }
         __m256 t0 = _mm256_setzero_ps();
@@ -385,13 +386,6 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
                              : f->avx_vnni   ? gemv_q4_0_vnni
                                              : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
-    /* the table's isa names the variants it runs (the gemm's, set before,
-     * may already say avx512) */
-    if (has_avx512_gemv()) t[MOTE_TYPE_Q4_0].isa = "avx2+avx512";
-    for (int i = 0; i < 2 && f->avx_vnni; i++) {
-        mote_kernel_table *k = &t[i == 0 ? MOTE_TYPE_Q4_0 : MOTE_TYPE_Q8_0];
-        if (strcmp(k->isa, "avx2") == 0) k->isa = "avx2+avxvnni";
-    }
     t[MOTE_TYPE_F16].gemv = gemv_f16_avx2;
     t[MOTE_TYPE_BF16].gemv = gemv_bf16_avx2;
 }
