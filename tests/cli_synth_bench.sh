@@ -139,6 +139,7 @@ for ln in lines:
         if not (isinstance(o[k], (int, float)) and o[k] > 0 and math.isfinite(o[k])): print("%s = %r" % (k, o[k])); sys.exit(0)
     if o["type"] != "q4_0" or o["threads"] != 1: print("type %s threads %s" % (o["type"], o["threads"])); sys.exit(0)
     if o.get("model") != "s_q4_0" or o.get("general_name") != "mote synth stories15m": print("model %r / %r" % (o.get("model"), o.get("general_name"))); sys.exit(0)
+    if o.get("weights") != "read": print("weights %r: a small model is read into memory by default" % o.get("weights")); sys.exit(0)
     if o["bytes_per_token"] != want_bpt: print("bytes_per_token %d, expected %d" % (o["bytes_per_token"], want_bpt)); sys.exit(0)
     r = o["tokens_per_s"] * o["bytes_per_token"] / (o["bandwidth_gbs"] * 1e9)
     if abs(r - o["roofline_fraction"]) > 1e-3 * r + 1e-6: print("roofline %g, recomputed %g" % (o["roofline_fraction"], r)); sys.exit(0)
@@ -153,12 +154,19 @@ EOF
 else
   t_fail bench_json "$(head -c 300 "$tmp/err")"
 fi
-if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 0 -r 1 --bw-mib 64 -o csv >"$tmp/b.csv" 2>/dev/null && \
-   [ "$(wc -l <"$tmp/b.csv")" -eq 2 ] && head -1 "$tmp/b.csv" | grep -q '^model,.*tokens_per_s.*roofline_fraction$' && \
-   sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,pp8,8,0,1,.*,$bpt,"; then t_ok bench_csv
+if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 0 -r 1 --bw-mib 64 --mmap -o csv >"$tmp/b.csv" 2>"$tmp/err" && \
+   [ "$(wc -l <"$tmp/b.csv")" -eq 2 ] && head -1 "$tmp/b.csv" | grep -q '^model,.*,weights,test,.*tokens_per_s.*roofline_fraction$' && \
+   sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,mmap,pp8,8,0,1,.*,$bpt," && grep -q "weights mapped from the file" "$tmp/err"; then t_ok bench_csv
 else t_fail bench_csv "$(head -c 300 "$tmp/b.csv")"; fi
 if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 0 -n 2 -r 1 --bw-mib 64 -o md >"$tmp/b.md" 2>/dev/null && \
    [ "$(wc -l <"$tmp/b.md")" -eq 3 ] && head -1 "$tmp/b.md" | grep -q '^| model | size .* t/s .* roofline |$' && \
    sed -n 3p "$tmp/b.md" | grep -q '| s_q4_0 | .* | q4_0 | .* | tg2 | [0-9.]* ± [0-9.]* |'; then t_ok bench_md
 else t_fail bench_md "$(cat "$tmp/b.md" | head -c 400)"; fi
+# --mmap / --no-mmap: `mote run` says where the weights are, and both give the same greedy text.
+for mode in "--mmap mmap" "--no-mmap read"; do
+  set -- $mode
+  if "$MOTE" run -m "$tmp/s_q4_0.gguf" -n 8 --temp 0 -t 1 $1 >"$tmp/run_$2" 2>"$tmp/err" && grep -q "^load: .* ms ($2) |" "$tmp/err"; then t_ok run_load_$2
+  else t_fail run_load_$2 "$(head -c 300 "$tmp/err")"; fi
+done
+cmp -s "$tmp/run_mmap" "$tmp/run_read" && t_ok run_load_modes_same_text || t_fail run_load_modes_same_text "mapped and read weights generate different text"
 exit 0

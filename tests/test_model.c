@@ -4,6 +4,7 @@
  * and the sampler. Threads and batches in depth: test_threads.c. */
 #include "mote.h"
 #include "test.h"
+#include <unistd.h>
 #include "kernels/kernels.h"
 
 static char g_model_path[4200];
@@ -312,6 +313,79 @@ static void test_load_errors(void) {
     T_CHECK(strstr(err.msg, "token_embd") || strstr(err.msg, "missing"), "message: %s", err.msg);
 }
 
+/* The logits of 8 greedy steps from BOS of the model at path loaded in
+ * mode (its storage name in *storage); false on a load failure. */
+static bool greedy_logits(const char *path, mote_load_mode mode, float *logits, const char **storage) {
+    mote_model *m = NULL;
+    mote_ctx *c = NULL;
+    mote_error err = {0};
+    mote_ctx_params cp = mote_ctx_default_params();
+    cp.n_threads = 2;
+    if (mote_model_load_with(path, mode, &m, &err) || mote_ctx_new(m, &cp, &c, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        mote_model_free(m);
+        return false;
+    }
+    mote_model_info info;
+    mote_model_get_info(m, &info);
+    *storage = info.storage;
+    int32_t tok = 1;
+    bool ok = true;
+    for (int i = 0; i < 8 && ok; i++) {
+        ok = mote_ctx_decode(c, &tok, 1, NULL, &err) == MOTE_OK;
+        memcpy(logits + i * 512, mote_ctx_logits(c), 512 * sizeof(float));
+        tok = 0;
+        for (int v = 1; v < 512; v++)
+            if (logits[i * 512 + v] > logits[i * 512 + tok]) tok = v;
+    }
+    mote_ctx_free(c);
+    mote_model_free(m);
+    return ok;
+}
+
+/* The load modes: mapped and read give bit-identical logits (the same
+ * bytes through the same kernels) and report their storage; the default
+ * (auto) reads a file as small as this one; an unknown mode is an
+ * argument error; a file cut short fails read as it fails mapped. */
+static void test_load_modes(void) {
+    if (!load_stories()) T_SKIP("stories260K.gguf is absent");
+    static float a[8 * 512], b[8 * 512], c[8 * 512];
+    const char *sa = "", *sb = "", *sc = "";
+    T_REQUIRE(greedy_logits(g_model_path, MOTE_LOAD_MMAP, a, &sa), "mmap load");
+    T_REQUIRE(greedy_logits(g_model_path, MOTE_LOAD_READ, b, &sb), "read load");
+    T_REQUIRE(greedy_logits(g_model_path, MOTE_LOAD_AUTO, c, &sc), "auto load");
+    T_CHECK(!strcmp(sa, "mmap") && !strcmp(sb, "read") && !strcmp(sc, "read"), "storage %s / %s / %s", sa, sb, sc);
+    T_CHECK(!memcmp(a, b, sizeof a), "read and mapped weights give the same logits");
+    T_CHECK(!memcmp(a, c, sizeof a), "auto and mapped weights give the same logits");
+
+    mote_model *m = NULL;
+    mote_error err = {0};
+    T_CHECK(mote_model_load_with(g_model_path, (mote_load_mode)7, &m, &err) == MOTE_ERR_INVALID_ARG && !m,
+            "unknown mode: %s", err.msg);
+    T_CHECK(mote_model_load_with("/nonexistent/x.gguf", MOTE_LOAD_READ, &m, &err) == MOTE_ERR_IO && !m &&
+                strstr(err.msg, "/nonexistent/x.gguf"), "missing file read: %s", err.msg);
+    T_CHECK(mote_model_load_with("/tmp", MOTE_LOAD_READ, &m, &err) == MOTE_ERR_IO && !m &&
+                strstr(err.msg, "not a regular file"), "a directory: %s", err.msg);
+
+    /* The first 3/4 of the file: the tensor data runs past its end. */
+    char cut[600];
+    const char *tmp = getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 500 ? getenv("TMPDIR") : "/tmp";
+    snprintf(cut, sizeof cut, "%s/mote-test-cut-%d.gguf", tmp, (int)getpid());
+    FILE *in = fopen(g_model_path, "rb"), *out = fopen(cut, "wb");
+    T_REQUIRE(in && out, "cannot copy the model to a temporary file");
+    static uint8_t buf[4 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    T_REQUIRE(n > 1000 && n < sizeof buf, "model size %zu", n);
+    T_REQUIRE(fwrite(buf, 1, n * 3 / 4, out) == n * 3 / 4 && fclose(out) == 0, "cannot write the cut copy");
+    mote_error e_map = {0}, e_read = {0};
+    const mote_status s_map = mote_model_load_with(cut, MOTE_LOAD_MMAP, &m, &e_map);
+    const mote_status s_read = mote_model_load_with(cut, MOTE_LOAD_READ, &m, &e_read);
+    remove(cut);
+    T_CHECK(s_map == MOTE_ERR_FORMAT && s_read == MOTE_ERR_FORMAT && !m, "cut file: %d / %d", (int)s_map, (int)s_read);
+    T_CHECK(!strcmp(e_map.msg, e_read.msg), "not the mapped load's message: '%.400s'", e_read.msg);
+}
+
 int main(void) {
     T_RUN(test_bos_logits_golden);
     T_RUN(test_greedy_64_golden);
@@ -323,5 +397,6 @@ int main(void) {
     T_RUN(test_sampler_truncation);
     T_RUN(test_sampler_repeat_penalty);
     T_RUN(test_load_errors);
+    T_RUN(test_load_modes);
     return t_exit();
 }

@@ -38,6 +38,10 @@ char *mote__strndup(const char *s, size_t n);
  * mote__free_aligned. */
 void *mote__malloc_aligned(size_t size, size_t align);
 void mote__free_aligned(void *p);
+/* A buffer of size bytes for data streamed many times (weights): 2 MiB
+ * aligned and advised for transparent huge pages when it is that large, 64
+ * bytes aligned otherwise; free with mote__free_aligned. */
+void *mote__malloc_huge(size_t size);
 
 /* ---- checked arithmetic: return false on overflow, *out untouched ---- */
 
@@ -57,11 +61,25 @@ static inline bool mote__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
 typedef struct mote_file_map {
     const uint8_t *data; /* NULL for an empty file */
     uint64_t size;
-    int fd;
+    int fd;    /* open while mapped; -1 when read */
+    bool heap; /* data is a mote__malloc_huge buffer (mote__file_read) */
 } mote_file_map;
 
 /* mmap `path` read-only. On failure fills err naming the path and errno. */
 mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err);
+/* Read `path` whole into a private buffer in huge pages where the OS gives
+ * them (mote__malloc_huge): a copy, but streamed reads of it are faster
+ * than of a mapping's 4 KiB page-cache pages. Same errors as mote__file_map,
+ * plus MOTE_ERR_NOMEM and a file that shrinks while read (MOTE_ERR_IO). */
+mote_status mote__file_read(const char *path, mote_file_map *fm, mote_error *err);
+/* By mode (mote.h): MOTE_LOAD_MMAP maps, MOTE_LOAD_READ reads,
+ * MOTE_LOAD_AUTO reads a file of at most half the physical memory (room
+ * for the page cache's copy while it is read, and for the rest of the
+ * machine) and maps a larger one or when the memory is unknown. An unknown
+ * mode: MOTE_ERR_INVALID_ARG. */
+mote_status mote__file_open_mode(const char *path, mote_load_mode mode, mote_file_map *fm,
+                                 mote_error *err);
+/* Release either kind; fm is left empty. */
 void mote__file_unmap(mote_file_map *fm);
 
 #endif /* MOTE_CORE_H */

@@ -1,5 +1,6 @@
-/* file.c — read-only mmap of a whole file, and the monotonic clock.
- * POSIX only for now. */
+/* file.c — a whole file in memory, read-only: mapped (zero copy) or read
+ * into a private huge-page buffer (mote__file_read); and the monotonic
+ * clock. POSIX only for now. */
 #define _POSIX_C_SOURCE 200809L
 #include "core.h"
 #include <errno.h>
@@ -10,10 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err) {
-    fm->data = NULL;
-    fm->size = 0;
-    fm->fd = -1;
+/* Open path as a regular file: *fd and *size, or an error naming it. */
+static mote_status file_open(const char *path, int *fd_out, uint64_t *size, mote_error *err) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) return mote__err(err, MOTE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -26,10 +25,25 @@ mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err)
         close(fd);
         return mote__err(err, MOTE_ERR_IO, "%s: not a regular file", path);
     }
+    *fd_out = fd;
+    *size = (uint64_t)st.st_size;
+    return MOTE_OK;
+}
+
+mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err) {
+    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false};
+    int fd;
+    uint64_t size;
+    mote_status s = file_open(path, &fd, &size, err);
+    if (s) return s;
     fm->fd = fd;
-    fm->size = (uint64_t)st.st_size;
-    if (st.st_size == 0) return MOTE_OK;
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    fm->size = size;
+    if (size == 0) return MOTE_OK;
+    if (size > SIZE_MAX) {
+        mote__file_unmap(fm);
+        return mote__err(err, MOTE_ERR_IO, "%s: too large to map on this machine", path);
+    }
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
         int e = errno;
         close(fd);
@@ -40,12 +54,70 @@ mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err)
     return MOTE_OK;
 }
 
+mote_status mote__file_read(const char *path, mote_file_map *fm, mote_error *err) {
+    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false};
+    int fd;
+    uint64_t size;
+    mote_status s = file_open(path, &fd, &size, err);
+    if (s) return s;
+    if (size >= SIZE_MAX / 2) {
+        close(fd);
+        return mote__err(err, MOTE_ERR_IO, "%s: too large to read into memory on this machine", path);
+    }
+    uint8_t *buf = size ? mote__malloc_huge((size_t)size) : NULL;
+    if (size && !buf) {
+        close(fd);
+        return mote__err(err, MOTE_ERR_NOMEM, "%s: out of memory reading %llu MiB (map it instead)",
+                         path, (unsigned long long)(size >> 20));
+    }
+    /* In pieces of at most 1 GiB (one read() call moves at most 2 GiB on
+     * Linux); EINTR retried. */
+    uint64_t done = 0;
+    while (done < size) {
+        const uint64_t left = size - done;
+        const size_t want = left > ((uint64_t)1 << 30) ? (size_t)1 << 30 : (size_t)left;
+        const ssize_t got = pread(fd, buf + done, want, (off_t)done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            const int e = got < 0 ? errno : 0;
+            mote__free_aligned(buf);
+            close(fd);
+            return e ? mote__err(err, MOTE_ERR_IO, "%s: read failed at byte %llu: %s", path,
+                                 (unsigned long long)done, strerror(e))
+                     : mote__err(err, MOTE_ERR_IO, "%s: the file ended at byte %llu of %llu while reading it",
+                                 path, (unsigned long long)done, (unsigned long long)size);
+        }
+        done += (uint64_t)got;
+    }
+    close(fd);
+    fm->data = buf;
+    fm->size = size;
+    fm->heap = true;
+    return MOTE_OK;
+}
+
+mote_status mote__file_open_mode(const char *path, mote_load_mode mode, mote_file_map *fm,
+                                 mote_error *err) {
+    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false};
+    if (mode == MOTE_LOAD_MMAP) return mote__file_map(path, fm, err);
+    if (mode == MOTE_LOAD_READ) return mote__file_read(path, fm, err);
+    if (mode != MOTE_LOAD_AUTO)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "%s: unknown load mode %d", path ? path : "(null)", (int)mode);
+    struct stat st;
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    const bool fits = stat(path, &st) == 0 && pages > 0 && page > 0 &&
+                      (uint64_t)st.st_size <= (uint64_t)pages * (uint64_t)page / 2;
+    return fits ? mote__file_read(path, fm, err) : mote__file_map(path, fm, err);
+}
+
 void mote__file_unmap(mote_file_map *fm) {
-    if (fm->data) munmap((void *)fm->data, (size_t)fm->size);
+    if (fm->heap) mote__free_aligned((void *)fm->data);
+    else if (fm->data) munmap((void *)fm->data, (size_t)fm->size);
     if (fm->fd >= 0) close(fm->fd);
     fm->data = NULL;
     fm->size = 0;
     fm->fd = -1;
+    fm->heap = false;
 }
 
 double mote_time_now(void) {

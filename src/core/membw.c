@@ -21,7 +21,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define MEMBW_MIN_BYTES ((uint64_t)256 << 20)
@@ -177,9 +176,11 @@ static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t r
                          (unsigned long long)bytes, (int)n_threads);
     bytes = per_thread * (uint64_t)n_threads;
 
-    /* 2 MiB aligned, so that transparent huge pages can back it: the first
-     * touch then faults a few hundred pages, not a quarter million. */
-    uint64_t *buf = mote__malloc_aligned((size_t)bytes, (size_t)2 << 20);
+    /* In huge pages where the OS gives them, as the weights a model reads
+     * into memory (alloc.c): the same page size as the stream it measures
+     * for, and the first touch faults a few hundred pages, not a quarter
+     * million. */
+    uint64_t *buf = mote__malloc_huge((size_t)bytes);
     membw_worker *workers = mote__calloc((size_t)n_threads, sizeof *workers);
     pthread_t *tids = mote__calloc((size_t)n_threads, sizeof *tids);
     if (!buf || !workers || !tids) {
@@ -189,9 +190,6 @@ static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t r
         return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory for a %llu MiB buffer",
                          (unsigned long long)(bytes >> 20));
     }
-#ifdef MADV_HUGEPAGE
-    if (buf) (void)madvise(buf, (size_t)bytes, MADV_HUGEPAGE); /* a hint; failure is harmless */
-#endif
     /* Touch every page (and give the words distinct values). */
     for (size_t i = 0; i < (size_t)(bytes / 8); i++) buf[i] = (uint64_t)i;
 

@@ -62,6 +62,14 @@ typedef struct mote_gguf_tensor {
 mote_status mote__gguf_open_memory(const void *data, uint64_t size, const char *name,
                                    mote_gguf **out, mote_error *err);
 
+/* mote_gguf_open with a choice of how the file comes into memory
+ * (mote__file_open_mode: mapped, or read into a private huge-page buffer,
+ * which is what a model generating from the file wants). */
+mote_status mote__gguf_open_file(const char *path, mote_load_mode mode, mote_gguf **out, mote_error *err);
+/* true when g's bytes were read into its own buffer, false when mapped or
+ * a caller's buffer. */
+bool mote__gguf_is_read(const mote_gguf *g);
+
 const char *mote__gguf_path(const mote_gguf *g);
 uint32_t mote__gguf_alignment(const mote_gguf *g);
 /* Byte offset of the data section in the file; and its size. */

@@ -631,6 +631,10 @@ mote_status mote__gguf_open_memory(const void *data, uint64_t size, const char *
 }
 
 mote_status mote_gguf_open(const char *path, mote_gguf **out, mote_error *err) {
+    return mote__gguf_open_file(path, MOTE_LOAD_MMAP, out, err);
+}
+
+mote_status mote__gguf_open_file(const char *path, mote_load_mode mode, mote_gguf **out, mote_error *err) {
     *out = NULL;
     if (!path) return mote__err(err, MOTE_ERR_INVALID_ARG, "mote_gguf_open: no path");
     mote_gguf *g = mote__calloc(1, sizeof *g);
@@ -641,7 +645,7 @@ mote_status mote_gguf_open(const char *path, mote_gguf **out, mote_error *err) {
         mote__free(g);
         return mote__err(err, MOTE_ERR_NOMEM, "out of memory");
     }
-    mote_status s = mote__file_map(path, &g->fm, err);
+    mote_status s = mote__file_open_mode(path, mode, &g->fm, err);
     if (s) {
         mote__free(g->name);
         mote__free(g);
@@ -672,6 +676,7 @@ void mote_gguf_close(mote_gguf *g) {
 /* ---- accessors (internal) ---- */
 
 const char *mote__gguf_path(const mote_gguf *g) { return g->name; }
+bool mote__gguf_is_read(const mote_gguf *g) { return g->mapped && g->fm.heap; }
 uint32_t mote__gguf_alignment(const mote_gguf *g) { return g->alignment; }
 uint64_t mote__gguf_data_offset(const mote_gguf *g) { return g->data_offset; }
 uint64_t mote__gguf_data_size(const mote_gguf *g) { return g->data_size; }

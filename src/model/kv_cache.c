@@ -69,9 +69,12 @@ mote_status mote__kv_init(mote_kv_cache *kv, const mote_hparams *hp, uint32_t ty
                          (int)hp->head_dim);
     kv->per_head = hp->head_dim % kv->block == 0;
 
+    /* In huge pages where the OS gives them (mote__malloc_huge): attention
+     * streams every stored position's row once a token, as the matrix
+     * products stream the weights. */
     size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kv->row_bytes; /* bounded by the caller */
-    kv->k = mote__malloc_aligned(cache ? cache : 1, 64);
-    kv->v = mote__malloc_aligned(cache ? cache : 1, 64);
+    kv->k = mote__malloc_huge(cache ? cache : 1);
+    kv->v = mote__malloc_huge(cache ? cache : 1);
     if (kv->k) memset(kv->k, 0, cache);
     if (kv->v) memset(kv->v, 0, cache);
     bool ok = kv->k && kv->v;

@@ -3,7 +3,8 @@
  *
  * Loading reads the hyper-parameters (llama.cpp's key names), checks every
  * tensor's presence, type and shape against them — so the forward pass never
- * meets a surprise — and points the matrices into the mmap. Not here: the
+ * meets a surprise — and points the matrices into the file's bytes (read
+ * into memory or mapped: mote_load_mode). Not here: the
  * forward pass and the context (llama.c).
  */
 #include "model.h"
@@ -258,12 +259,17 @@ fail:
     return s;
 }
 
-mote_status mote_model_load(const char *path, mote_model **out, mote_error *err) {
+mote_status mote_model_load_with(const char *path, mote_load_mode mode, mote_model **out,
+                                 mote_error *err) {
     *out = NULL;
     mote_gguf *g = NULL;
-    mote_status s = mote_gguf_open(path, &g, err);
+    mote_status s = mote__gguf_open_file(path, mode, &g, err);
     if (s) return s;
     return model_from_gguf(g, path, out, err);
+}
+
+mote_status mote_model_load(const char *path, mote_model **out, mote_error *err) {
+    return mote_model_load_with(path, MOTE_LOAD_AUTO, out, err);
 }
 
 mote_status mote_model_load_memory(const void *data, uint64_t size, const char *name,
@@ -273,7 +279,9 @@ mote_status mote_model_load_memory(const void *data, uint64_t size, const char *
     mote_gguf *g = NULL;
     mote_status s = mote__gguf_open_memory(data, size, name, &g, err);
     if (s) return s;
-    return model_from_gguf(g, name, out, err);
+    s = model_from_gguf(g, name, out, err);
+    if (!s) (*out)->from_memory = true;
+    return s;
 }
 
 void mote_model_free(mote_model *m) {
@@ -295,6 +303,7 @@ void mote_model_get_info(const mote_model *m, mote_model_info *info) {
         .bos_id = m->vocab ? mote_vocab_bos(m->vocab) : -1,
         .eos_id = m->vocab ? mote_vocab_eos(m->vocab) : -1,
         .n_params = m->n_params, .weight_bytes = m->weight_bytes,
+        .storage = mote__gguf_is_read(m->gguf) ? "read" : m->from_memory ? "memory" : "mmap",
     };
 }
 

@@ -39,7 +39,8 @@ typedef struct mote_layer {
 } mote_layer;
 
 struct mote_model {
-    mote_gguf *gguf;         /* owns the mapping the matrices point into */
+    mote_gguf *gguf;         /* owns the bytes the matrices point into */
+    bool from_memory;        /* loaded by mote_model_load_memory */
     mote_vocab *vocab;       /* NULL when the file has no tokenizer */
     char arch[32];
     char *name;

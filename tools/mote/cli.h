@@ -51,6 +51,11 @@ bool cli_parse_u64(const char *cmd, const char *flag, const char *s, uint64_t *o
  * return NULL. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 
+/* --mmap / --no-mmap of the commands that load a model to run it: true
+ * and *mode set when a is one of them. cli_load_help: their help lines. */
+bool cli_parse_load_flag(const char *a, mote_load_mode *mode);
+extern const char *cli_load_help;
+
 /* Read a whole file into a malloc'd buffer (*len bytes, plus a NUL). NULL
  * with a message on stderr on failure. */
 char *cli_read_file(const char *cmd, const char *path, size_t *len);

@@ -40,20 +40,19 @@ static const char *bench_help =
     "reuses weights, for a model that fits in the cache, that it is read from\n"
     "the cache.\n"
     "\n"
-    "  -m, --model FILE    GGUF model (Llama architecture)\n"
-    "  -p, --n-prompt P    prompt tokens for pp (default 512; 0 skips pp)\n"
-    "  -n, --n-gen N       generated tokens for tg (default 128; 0 skips tg)\n"
-    "  -t, --threads T     threads (default: the physical cores this process may\n"
-    "                      run on)\n"
-    "  -r, --repetitions R repetitions of each test (default 5)\n"
-    "  -o, --output FMT    md (Markdown table, default), csv, or json (one object\n"
-    "                      a line per test)\n"
-    "  --bw-mib M          buffer of the bandwidth test in MiB (default: four times\n"
-    "                      the last-level cache, 256 to 1024 MiB)\n"
-    "  --kv-type T         KV cache element type: f32 (default), f16, bf16, q8_0,\n"
-    "                      q5_1, q5_0, q4_1, q4_0, iq4_nl; the cache (max(P, N)\n"
-    "                      positions) and its size are in the kv cache column\n"
-    "  -h, --help          this text\n";
+    "  -m, --model FILE     GGUF model (Llama architecture)\n"
+    "  -p, --n-prompt P     prompt tokens for pp (default 512; 0 skips pp)\n"
+    "  -n, --n-gen N        generated tokens for tg (default 128; 0 skips tg)\n"
+    "  -t, --threads T      threads (default: the physical cores this process may\n"
+    "                       run on)\n"
+    "  -r, --repetitions R  repetitions of each test (default 5)\n"
+    "  -o, --output FMT     md (Markdown table, default), csv, or json (one object\n"
+    "                       a line per test)\n"
+    "  --bw-mib M           buffer of the bandwidth test in MiB (default: four times\n"
+    "                       the last-level cache, 256 to 1024 MiB)\n"
+    "  --kv-type T          KV cache element type: f32 (default), f16, bf16, q8_0,\n"
+    "                       q5_1, q5_0, q4_1, q4_0, iq4_nl; the cache (max(P, N)\n"
+    "                       positions) and its size are in the kv cache column\n";
 
 typedef enum { OUT_MD, OUT_CSV, OUT_JSON } out_fmt;
 
@@ -228,7 +227,7 @@ static void print_escaped(const char *s, bool json) {
 
 /* CSV: a header line, then one row per test with the JSON line's scalars. */
 static void print_csv_header(void) {
-    printf("model,general_name,model_path,model_size,n_params,type,isa,threads,kv_type,kv_bytes,test,n_prompt,n_gen,reps,"
+    printf("model,general_name,model_path,model_size,n_params,type,isa,threads,kv_type,kv_bytes,weights,test,n_prompt,n_gen,reps,"
            "tokens_per_s,stddev,bytes_per_token,bandwidth_gbs,roofline_fraction\n");
 }
 
@@ -238,9 +237,9 @@ static void print_csv_row(const bench_setup *bs, const bench_result *r) {
     print_escaped(bs->info.name ? bs->info.name : "", false);
     putchar(',');
     print_escaped(bs->model_path, false);
-    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
+    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%s,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
-           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, r->test, (long long)r->n_prompt, (long long)r->n_gen,
+           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, bs->info.storage, r->test, (long long)r->n_prompt, (long long)r->n_gen,
            (long long)bs->reps, r->tps_median, r->tps_stddev, (unsigned long long)bs->bytes_per_token,
            r->bandwidth_gbs, roofline(bs, r));
 }
@@ -254,11 +253,11 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
     printf(", \"model_path\": ");
     print_escaped(bs->model_path, true);
     printf(", \"model_size\": %llu, \"n_params\": %llu, \"type\": \"%s\", \"isa\": \"%s\", "
-           "\"threads\": %lld, \"kv_type\": \"%s\", \"kv_bytes\": %llu, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"reps\": %lld, "
+           "\"threads\": %lld, \"kv_type\": \"%s\", \"kv_bytes\": %llu, \"weights\": \"%s\", \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"reps\": %lld, "
            "\"tokens_per_s\": %.4f, \"stddev\": %.4f, \"samples_ts\": [",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
-           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, r->test,
-           (long long)r->n_prompt, (long long)r->n_gen, (long long)bs->reps, r->tps_median, r->tps_stddev);
+           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, bs->info.storage,
+           r->test, (long long)r->n_prompt, (long long)r->n_gen, (long long)bs->reps, r->tps_median, r->tps_stddev);
     for (int64_t i = 0; i < bs->reps; i++) printf("%s%.4f", i ? ", " : "", r->samples[i]);
     printf("], \"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
            "\"roofline_fraction\": %.6f}\n",
@@ -273,16 +272,18 @@ int cmd_bench(int argc, char **argv) {
     int64_t n_prompt = 512, n_gen = 128, bw_mib = 0;
     const char *kv_type = NULL;
     out_fmt fmt = OUT_MD;
+    mote_load_mode load_mode = MOTE_LOAD_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define VAL() if (!(v = cli_value("bench", argc, argv, &i))) return 2
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(bench_help, stdout); return 0; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { printf("%s%s  -h, --help           this text\n", bench_help, cli_load_help); return 0; }
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { VAL(); bs.model_path = v; }
         else if (!strcmp(a, "-p") || !strcmp(a, "--n-prompt")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_prompt)) return 2; }
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_gen)) return 2; }
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1024, &bs.n_threads)) return 2; }
         else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1000, &bs.reps)) return 2; }
         else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
+        else if (cli_parse_load_flag(a, &load_mode)) {}
         else if (!strcmp(a, "--bw-mib")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1 << 16, &bw_mib)) return 2; }
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             VAL();
@@ -299,7 +300,7 @@ int cmd_bench(int argc, char **argv) {
 
     mote_error err = {0};
     mote_model *m;
-    if (mote_model_load(bs.model_path, &m, &err)) return cli_fail("bench", "%s", err.msg);
+    if (mote_model_load_with(bs.model_path, load_mode, &m, &err)) return cli_fail("bench", "%s", err.msg);
     mote_model_get_info(m, &bs.info);
     /* The file's name tells the variants apart (general.name often does
      * not: "llama"); JSON and CSV carry both. */
@@ -341,9 +342,10 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_fail("bench", "%s", err.msg);
         goto done;
     }
-    fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; kv cache %s, %llu bytes; memory read "
+    fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; weights %s; kv cache %s, %llu bytes; memory read "
             "bandwidth %.1f GB/s (median of %d passes over %llu MiB)\n",
-            bs.model_path, bs.type, bs.isa, (long long)bs.n_threads, bs.kv_type,
+            bs.model_path, bs.type, bs.isa, (long long)bs.n_threads,
+            !strcmp(bs.info.storage, "read") ? "read into memory" : "mapped from the file", bs.kv_type,
             (unsigned long long)bs.kv_bytes, bs.bandwidth_gbs, BW_PASSES,
             (unsigned long long)(bs.bw_buffer_bytes >> 20));
 

@@ -22,7 +22,7 @@ static const char *ppl_help =
     "bytes the scored tokens decode to (with BOS, every byte of the text).\n"
     "Progress goes to stderr.\n"
     "\n"
-    "  -m, --model FILE      GGUF model (Llama architecture)\n"
+    "  -m, --model FILE     GGUF model (Llama architecture)\n"
     "  -f, --file TEXT      the text to score (UTF-8)\n"
     "  -c, --ctx N          window size in tokens (default 512, or the model's\n"
     "                       context when shorter; at most the model's context)\n"
@@ -42,8 +42,7 @@ static const char *ppl_help =
     "  -o, --output FMT     text (default) or json: one object with ppl, ppl_err,\n"
     "                       bits_per_byte, nll_mean, n_tokens, n_scored, n_bytes,\n"
     "                       n_windows, n_ctx, kv_type, and with --kl-base kld_mean,\n"
-    "                       kld_err, kld_p99, kld_max, same_top (a fraction)\n"
-    "  -h, --help           this text\n";
+    "                       kld_err, kld_p99, kld_max, same_top (a fraction)\n";
 
 /* Progress on stderr: a line per window, at most ~20 lines per run. */
 static void progress(void *user, int64_t done, int64_t n_windows, double ppl) {
@@ -62,17 +61,19 @@ int cmd_perplexity(int argc, char **argv) {
     int n_lora = 0;
     int64_t n_ctx = 0, n_batch = 0, n_threads = 0;
     bool json = false;
+    mote_load_mode load_mode = MOTE_LOAD_AUTO;
     mote_ppl_params pp = mote_ppl_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define VAL() if (!(v = cli_value("perplexity", argc, argv, &i))) return 2
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(ppl_help, stdout); return 0; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { printf("%s%s  -h, --help           this text\n", ppl_help, cli_load_help); return 0; }
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { VAL(); model_path = v; }
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) { VAL(); text_path = v; }
         else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) { VAL(); if (!cli_parse_i64("perplexity", a, v, 2, 1 << 22, &n_ctx)) return 2; }
         else if (!strcmp(a, "-b") || !strcmp(a, "--batch")) { VAL(); if (!cli_parse_i64("perplexity", a, v, 1, 1 << 16, &n_batch)) return 2; }
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { VAL(); if (!cli_parse_i64("perplexity", a, v, 1, 256, &n_threads)) return 2; }
         else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
+        else if (cli_parse_load_flag(a, &load_mode)) {}
         else if (!strcmp(a, "--save-logits")) { VAL(); pp.save_logits = v; }
         else if (!strcmp(a, "--kl-base")) { VAL(); pp.kl_base = v; }
         else if (!strcmp(a, "--lora")) {
@@ -106,7 +107,7 @@ int cmd_perplexity(int argc, char **argv) {
         cli_fail("perplexity", "%s is empty: nothing to score", text_path);
         goto done;
     }
-    if (mote_model_load(model_path, &model, &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
+    if (mote_model_load_with(model_path, load_mode, &model, &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
     for (int i = 0; i < n_lora; i++)
         if (mote_lora_open(lora_paths[i], &loras[i], &err)) { cli_fail("perplexity", "%s", err.msg); goto done; }
     mote_model_info info;

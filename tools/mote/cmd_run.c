@@ -36,8 +36,7 @@ static const char *run_help =
     "  --repeat-last-n N    window of the penalty (default 64)\n"
     "  --seed S             random seed (default: from the clock; printed to stderr)\n"
     "  --dump-logits FILE   write the float32 logits of every evaluated position\n"
-    "                       (prompt tokens, then each generated token), n_vocab a row\n"
-    "  -h, --help           this text\n";
+    "                       (prompt tokens, then each generated token), n_vocab a row\n";
 
 /* Parse "1 2 3" into a malloc'd array of ids. */
 static int32_t *parse_ids(const char *s, int32_t *n_out) {
@@ -78,10 +77,11 @@ int cmd_run(int argc, char **argv) {
     int64_t n_predict = 128, n_ctx = 0, top_k = 40, repeat_last_n = 64, n_threads = 0, n_batch = 0;
     mote_sampler_params sp = mote_sampler_default_params();
     bool seed_given = false;
+    mote_load_mode load_mode = MOTE_LOAD_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define VAL() if (!(v = cli_value("run", argc, argv, &i))) return 2
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(run_help, stdout); return 0; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { printf("%s%s  -h, --help           this text\n", run_help, cli_load_help); return 0; }
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { VAL(); model_path = v; }
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) { VAL(); prompt = v; }
         else if (!strcmp(a, "--prompt-ids")) { VAL(); prompt_ids = v; }
@@ -98,6 +98,7 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) { VAL(); if (!cli_parse_u64("run", a, v, &sp.seed)) return 2; seed_given = true; }
         else if (!strcmp(a, "--dump-logits")) { VAL(); dump_path = v; }
         else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
+        else if (cli_parse_load_flag(a, &load_mode)) {}
         else if (!strcmp(a, "--lora")) {
             VAL();
             if (n_lora == 8) return cli_usage_error("run", "at most 8 adapters can be applied");
@@ -128,7 +129,7 @@ int cmd_run(int argc, char **argv) {
 
     double t0 = mote_time_now();
     if (builtin ? mote_model_load_memory(builtin, builtin_size, model_path, &model, &err)
-                : mote_model_load(model_path, &model, &err)) {
+                : mote_model_load_with(model_path, load_mode, &model, &err)) {
         cli_fail("run", "%s", err.msg);
         goto done;
     }
@@ -248,8 +249,8 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "mote run: stopped: the context of %d tokens is full (raise -c)\n", (int)mote_ctx_n_ctx(ctx));
     if (dump && fclose(dump) != 0) { dump = NULL; cli_fail("run", "%s: write failed", dump_path); goto done; }
     dump = NULL;
-    fprintf(stderr, "load: %.1f ms | prompt: %d tokens, %.1f tokens/s | generation: %lld tokens, %.1f tokens/s | threads: %d | kv cache: %s, %.2f MiB\n",
-            t_load * 1e3, (int)n_prompt, t_prompt > 0 ? n_prompt / t_prompt : 0.0, (long long)n_gen,
+    fprintf(stderr, "load: %.1f ms (%s) | prompt: %d tokens, %.1f tokens/s | generation: %lld tokens, %.1f tokens/s | threads: %d | kv cache: %s, %.2f MiB\n",
+            t_load * 1e3, info.storage, (int)n_prompt, t_prompt > 0 ? n_prompt / t_prompt : 0.0, (long long)n_gen,
             t_gen > 0 ? (double)n_gen / t_gen : 0.0, (int)mote_ctx_n_threads(ctx), mote_ctx_kv_type(ctx),
             (double)mote_ctx_kv_bytes(ctx) / 1048576.0);
     rc = 0;
