@@ -365,12 +365,63 @@ static bool has_avx512_gemv(void) {
 DEF_GEMV_FLOAT16(gemv_f16_avx2, load_f16x8, _cvtsh_ss)
 DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
 
+/* f16 with AVX-512 (F, BW, VL): 16 weights per conversion and FMA, half
+ * the instructions of the AVX2 kernel, which two threads could not run fast
+ * enough to keep up with memory on the development machine. One row at a
+ * time (one stream), four accumulators of 16 lanes, a masked tail (the
+ * masked elements are never read); the activation converted once per call
+ * as above. Its sum runs in another order than vec_dot_f16 (16 lanes): the
+ * result is within the f16 tolerance of tests/test_kernels.c, not bit for
+ * bit vec_dot's; each row's order is fixed, so row splits stay identical. */
+#define TARGET_512F __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+TARGET_512F static void gemv_f16_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                                        const void *vact, float *y) {
+    float a[MOTE_GEMV_MAX_COLS] __attribute__((aligned(64)));
+    const uint16_t *act = vact;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_store_ps(a + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(act + i))));
+    for (; i < n; i++) a[i] = _cvtsh_ss(act[i]);
+    const int64_t n16 = n & ~(int64_t)15;
+    const __mmask16 tail = (__mmask16)((1u << (n - n16)) - 1);
+#define F16X16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+    for (int64_t r = 0; r < n_rows; r++) {
+        const uint16_t *w = (const uint16_t *)((const uint8_t *)vw + (size_t)r * row_bytes);
+        __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0;
+        int64_t j = 0;
+        for (; j + 64 <= n; j += 64) {
+            d0 = _mm512_fmadd_ps(F16X16(w + j), _mm512_load_ps(a + j), d0);
+            d1 = _mm512_fmadd_ps(F16X16(w + j + 16), _mm512_load_ps(a + j + 16), d1);
+            d2 = _mm512_fmadd_ps(F16X16(w + j + 32), _mm512_load_ps(a + j + 32), d2);
+            d3 = _mm512_fmadd_ps(F16X16(w + j + 48), _mm512_load_ps(a + j + 48), d3);
+        }
+        for (; j < n16; j += 16) d0 = _mm512_fmadd_ps(F16X16(w + j), _mm512_load_ps(a + j), d0);
+        if (tail) {
+            const __m512 wt = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w + n16));
+            d1 = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(tail, a + n16), d1);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(d0, d1), _mm512_add_ps(d2, d3)));
+    }
+#undef F16X16
+}
+
+/* AVX-512 F, BW and VL (masked 16-bit loads): Skylake-X and later, Zen 4
+ * and later. */
+static bool has_avx512_f16(void) {
+    const mote_cpu_features *f = mote__cpu_features();
+    return f->avx512f && f->avx512bw && f->avx512vl;
+}
+
 /* ---- table ---- */
 
 mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
     if (!mote__isa_supported(MOTE_ISA_AVX2)) return NULL;
     if (variant == 1 && !mote__cpu_features()->avx_vnni) return NULL;
-    if (variant == 2) return type == MOTE_TYPE_Q4_0 && has_avx512_gemv() ? gemv_q4_0_avx512 : NULL;
+    if (variant == 2)
+        return type == MOTE_TYPE_Q4_0 && has_avx512_gemv() ? gemv_q4_0_avx512
+               : type == MOTE_TYPE_F16 && has_avx512_f16() ? gemv_f16_avx512
+                                                           : NULL;
     switch (type) {
     case MOTE_TYPE_Q4_0: return variant == 1 ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     case MOTE_TYPE_Q8_0: return variant == 1 ? gemv_q8_0_vnni : gemv_q8_0_avx2;
@@ -386,7 +437,7 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
                              : f->avx_vnni   ? gemv_q4_0_vnni
                                              : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
-    t[MOTE_TYPE_F16].gemv = gemv_f16_avx2;
+    t[MOTE_TYPE_F16].gemv = has_avx512_f16() ? gemv_f16_avx512 : gemv_f16_avx2;
     t[MOTE_TYPE_BF16].gemv = gemv_bf16_avx2;
 }
 
