@@ -484,6 +484,61 @@ static void test_gemv(void) {
     }
 }
 
+/* gemv_t of the f32 table (attention's weighted sum of value rows), every
+ * variant of the level: y0 + sum_r a[r] W[r] against a double-precision sum
+ * within (n_rows + 2) * 2^-24 * (|y0| + sum |a w|) per element (one
+ * rounding a row), for column counts around the register chunks (8, 32,
+ * 64) and 1 to 65 rows with padded rows; the variants give the same bytes
+ * (each element adds the rows in the same order, fused). */
+static void test_gemv_t(void) {
+    mote_gemv_t_fn kern[3];
+    int n_kern = 0;
+    const mote_kernel_table *k = simd_table();
+    if (k && k->gemv_t) kern[n_kern++] = k->gemv_t;
+#if defined(__x86_64__)
+    for (int v = 0; v <= 2; v += 2) {
+        mote_gemv_t_fn f = g_isa == MOTE_ISA_AVX2 ? mote__gemv_t_x86_variant(v) : NULL;
+        if (f && (n_kern == 0 || f != kern[0])) kern[n_kern++] = f;
+    }
+#endif
+    if (n_kern == 0) T_SKIP("this level has no f32 gemv_t kernel");
+    static const int64_t cols[] = {1, 7, 8, 31, 33, 64, 100, 130};
+    static const int64_t rows[] = {1, 2, 17, 65};
+    for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
+        for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+            const int64_t n = cols[ci], nr = rows[ri], stride = n + 3;
+            float *w = malloc((size_t)(stride * nr) * sizeof(float)), *a = malloc((size_t)nr * sizeof(float));
+            float *y0 = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
+            float *first = malloc((size_t)n * sizeof(float));
+            fill_random(w, stride * nr);
+            fill_random(a, nr);
+            fill_random(y0, n);
+            for (int ki = 0; ki < n_kern && !t_cur_failed; ki++) {
+                memcpy(y, y0, (size_t)n * sizeof(float));
+                kern[ki](n, w, (size_t)stride * sizeof(float), nr, a, y);
+                for (int64_t j = 0; j < n && !t_cur_failed; j++) {
+                    double want = y0[j], mag = fabs(y0[j]);
+                    for (int64_t r = 0; r < nr; r++) {
+                        want += (double)a[r] * w[r * stride + j];
+                        mag += fabs((double)a[r] * w[r * stride + j]);
+                    }
+                    const double tol = (double)(nr + 2) * 0x1p-24 * mag;
+                    T_CHECK(fabs(y[j] - want) <= tol, "kernel %d n=%lld rows=%lld col %lld: %.9g vs %.9g (tolerance %.3g)",
+                            ki, (long long)n, (long long)nr, (long long)j, y[j], want, tol);
+                }
+                if (ki == 0) memcpy(first, y, (size_t)n * sizeof(float));
+                else T_CHECK(memcmp(first, y, (size_t)n * sizeof(float)) == 0,
+                             "kernel %d n=%lld rows=%lld: not the bytes of kernel 0", ki, (long long)n, (long long)nr);
+            }
+            free(w);
+            free(a);
+            free(y0);
+            free(y);
+            free(first);
+        }
+    }
+}
+
 /* The types each level must cover (a fill function that forgot one would
  * otherwise silently leave it untested on scalar). */
 static void test_coverage(void) {
@@ -515,6 +570,9 @@ int main(void) {
         char name[128];
         snprintf(name, sizeof name, "%s_coverage", mote__isa_name(g_isa));
         t_run_one(test_coverage, name);
+        g_type = MOTE_TYPE_F32;
+        snprintf(name, sizeof name, "%s_f32_gemv_t", mote__isa_name(g_isa));
+        t_run_one(test_gemv_t, name);
         for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
             const mote_kernel_table *k = mote__kernels_for_isa(t, g_isa);
             if (!k || strcmp(k->isa, "scalar") == 0) continue;

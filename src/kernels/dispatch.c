@@ -127,6 +127,33 @@ void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, f
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 
+void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, const float *a,
+                      float *y) {
+    const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
+    if (k && k->gemv_t) {
+        k->gemv_t(n, w, row_bytes, n_rows, a, y);
+        return;
+    }
+    /* Eight independent lanes per step, which compilers vectorize at -O2
+     * (no reassociation: the same result with or without it). */
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *restrict v = (const float *)(const void *)((const uint8_t *)w + (size_t)r * row_bytes);
+        const float ar = a[r];
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            y[j + 0] += ar * v[j + 0];
+            y[j + 1] += ar * v[j + 1];
+            y[j + 2] += ar * v[j + 2];
+            y[j + 3] += ar * v[j + 3];
+            y[j + 4] += ar * v[j + 4];
+            y[j + 5] += ar * v[j + 5];
+            y[j + 6] += ar * v[j + 6];
+            y[j + 7] += ar * v[j + 7];
+        }
+        for (; j < n; j++) y[j] += ar * v[j];
+    }
+}
+
 void mote__softmax(float *x, int64_t n) {
     float max = x[0];
     for (int64_t i = 1; i < n; i++)

@@ -72,6 +72,15 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
 /* The longest row (n) a gemv kernel takes; callers use vec_dot beyond. */
 #define MOTE_GEMV_MAX_COLS 32768
 
+/* The transposed product of attention's value rows, for the gemv_t entry
+ * of the f32 table: y[j] += sum over r of a[r] * W[r][j] for j in [0, n),
+ * r in [0, n_rows), rows row_bytes apart. Per element j the rows are added
+ * in order r = 0, 1, ... (a fused multiply-add each, or a multiply and an
+ * add in the portable fallback mote__gemv_t_f32): within
+ * tests/test_kernels.c's tolerance of a double-precision sum. */
+typedef void (*mote_gemv_t_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,
+                               const float *a, float *y);
+
 typedef struct mote_kernel_table {
     mote_vec_dot_fn vec_dot;
     mote_vec_dot4_fn vec_dot_4;
@@ -86,6 +95,9 @@ typedef struct mote_kernel_table {
      * NULL = vec_dot row by row. Within the vec_dot tolerance of
      * tests/test_kernels.c of the reference. */
     mote_gemv_fn gemv;
+    /* f32 only (NULL elsewhere, and where the level has none: then
+     * mote__gemv_t_f32 runs its portable loop). */
+    mote_gemv_t_fn gemv_t;
     mote_quantize_fn quantize_act;
     mote_dequantize_fn dequantize;
     mote_type vec_dot_type;
@@ -119,6 +131,12 @@ void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out);
 
 /* out (n) = x / rms(x) * weight, rms over n with eps. out may alias x. */
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
+
+/* y (n) += sum over r < n_rows of a[r] * row r of the f32 rows at w
+ * (row_bytes apart): the f32 table's gemv_t, or a portable loop with the
+ * same order of additions (mote_gemv_t_fn). */
+void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, const float *a,
+                      float *y);
 
 /* In-place softmax over x (n). */
 void mote__softmax(float *x, int64_t n);

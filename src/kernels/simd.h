@@ -22,6 +22,9 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *tables);   /* x86/gemv_avx2
 /* The gemv kernel of a type by variant, for the tests: 0 plain AVX2, 1
  * AVX-VNNI, 2 AVX-512 (VNNI, VBMI; q4_0 only). NULL when the type has none or this CPU lacks the variant. */
 mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant);
+/* The f32 gemv_t kernel by variant, for the tests: 0 AVX2, 2 AVX-512 (F,
+ * BW, VL); NULL for another variant or where this CPU lacks it. */
+mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
 #endif
 #if defined(__aarch64__)
 void mote__kernels_fill_neon_float(mote_kernel_table *tables);  /* arm/float_neon.c */

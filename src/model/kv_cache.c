@@ -157,22 +157,14 @@ void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int6
 
 /* ---- attention ---- */
 
-/* out (n) += a * v (n). Eight independent lanes per step, which compilers
- * turn into vector code at -O2 (no reassociation is involved, so the
- * result is the same with or without it). */
-static inline void axpy(int32_t n, float a, const float *restrict v, float *restrict out) {
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        out[i + 0] += a * v[i + 0];
-        out[i + 1] += a * v[i + 1];
-        out[i + 2] += a * v[i + 2];
-        out[i + 3] += a * v[i + 3];
-        out[i + 4] += a * v[i + 4];
-        out[i + 5] += a * v[i + 5];
-        out[i + 6] += a * v[i + 6];
-        out[i + 7] += a * v[i + 7];
-    }
-    for (; i < n; i++) out[i] += a * v[i];
+/* att[t] = scale * (K row t . q) for t in [0, n) over f32 rows rb bytes
+ * apart: the f32 gemv kernel in one call where the level has one. */
+static void scores_f32(const mote_kernel_table *k32, int32_t hd, const float *k, size_t rb, int32_t n,
+                       const float *q, float scale, float *att) {
+    if (k32->gemv) k32->gemv(hd, k, rb, n, q, att);
+    else
+        for (int32_t t = 0; t < n; t++) att[t] = k32->vec_dot(hd, (const uint8_t *)k + (size_t)t * rb, q);
+    for (int32_t t = 0; t < n; t++) att[t] *= scale;
 }
 
 void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, size_t kv_off,
@@ -183,13 +175,10 @@ void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, siz
     const size_t rb = kv->row_bytes;
 
     if (kv->type == MOTE_TYPE_F32) {
-        for (int32_t t = 0; t <= pos; t++)
-            att[t] = k32->vec_dot(hd, (const float *)(const void *)(kl + (size_t)t * rb) + kv_off, qh) *
-                     att_scale;
+        scores_f32(k32, hd, (const float *)(const void *)kl + kv_off, rb, pos + 1, qh, att_scale, att);
         mote__softmax(att, pos + 1);
         memset(out, 0, (size_t)hd * sizeof(float));
-        for (int32_t t = 0; t <= pos; t++)
-            axpy(hd, att[t], (const float *)(const void *)(vl + (size_t)t * rb) + kv_off, out);
+        mote__gemv_t_f32(hd, (const float *)(const void *)vl + kv_off, rb, pos + 1, att, out);
         return;
     }
 
@@ -210,10 +199,9 @@ void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, siz
     } else {
         /* The head lies inside blocks shared with other heads: the f32
          * window (mote__kv_store dequantized the layer's rows). */
-        for (int32_t t = 0; t <= pos; t++)
-            att[t] = k32->vec_dot(hd, kv->win_k + (size_t)t * kd + kv_off, qh) * att_scale;
+        scores_f32(k32, hd, kv->win_k + kv_off, kd * sizeof(float), pos + 1, qh, att_scale, att);
     }
     mote__softmax(att, pos + 1);
     memset(out, 0, (size_t)hd * sizeof(float));
-    for (int32_t t = 0; t <= pos; t++) axpy(hd, att[t], kv->win_v + (size_t)t * kd + kv_off, out);
+    mote__gemv_t_f32(hd, kv->win_v + kv_off, kd * sizeof(float), pos + 1, att, out);
 }

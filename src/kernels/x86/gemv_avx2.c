@@ -1,8 +1,10 @@
 /* gemv_avx2.c — the matrix-vector products of generation (one token):
  *   y (n_rows) = W (n_rows, n) @ act (n)
- * for q4_0 and q8_0 weights (q8_0 activations) and f16 / bf16 weights
- * (activations of the same type), AVX2 with an AVX-VNNI variant for the
- * integer types, chosen once from CPUID. The gemv entry of a kernel table (kernels.h).
+ * for q4_0 and q8_0 weights (q8_0 activations) and f32 / f16 / bf16
+ * weights (activations of the same type), AVX2 with AVX-VNNI and AVX-512
+ * variants, chosen once from CPUID. The gemv entry of a kernel table
+ * (kernels.h); and the f32 table's gemv_t, attention's weighted sum of
+ * value rows.
  *
  * Not here: one weight row against several activation rows (vec_dot_4 in
  * quant_avx2.c / float_avx2.c, the gemm of prompts in gemm_avx2.c), the
@@ -38,6 +40,7 @@
 #include "../simd.h"
 #include "avx2_util.h"
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -413,6 +416,85 @@ static bool has_avx512_f16(void) {
     return f->avx512f && f->avx512bw && f->avx512vl;
 }
 
+/* ---- f32: attention's scores and weighted value sums ----
+ * gemv: per row the sum of vec_dot_f32 (AVX2_DOT_ORDERED), bit for bit,
+ * without a call per row: attention's scores are one call over all stored
+ * positions of a head. gemv_t (kernels.h): y += sum_r a[r] W[r], columns
+ * in chunks held in registers (AVX2: 32 floats, AVX-512: 64) while the
+ * rows stream through them, one FMA per row and 8 or 16 columns; each
+ * element adds the rows in order, so both variants give the same bytes. */
+static void gemv_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                          const void *vact, float *y) {
+    const float *act = vact;
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *w = (const float *)(const void *)((const uint8_t *)vw + (size_t)r * row_bytes);
+        AVX2_DOT_ORDERED(y[r], n, w, act, _mm256_loadu_ps, _mm256_loadu_ps, AVX2_F32_SCALAR, AVX2_F32_SCALAR);
+    }
+}
+
+#define GEMV_T_ROW(r) ((const float *)(const void *)((const uint8_t *)vw + (size_t)(r) * row_bytes))
+
+static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                            const float *a, float *y) {
+    int64_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 y0 = _mm256_loadu_ps(y + j), y1 = _mm256_loadu_ps(y + j + 8);
+        __m256 y2 = _mm256_loadu_ps(y + j + 16), y3 = _mm256_loadu_ps(y + j + 24);
+        for (int64_t r = 0; r < n_rows; r++) {
+            const float *w = GEMV_T_ROW(r) + j;
+            const __m256 ar = _mm256_broadcast_ss(a + r);
+            y0 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w), y0);
+            y1 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w + 8), y1);
+            y2 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w + 16), y2);
+            y3 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w + 24), y3);
+        }
+        _mm256_storeu_ps(y + j, y0);
+        _mm256_storeu_ps(y + j + 8, y1);
+        _mm256_storeu_ps(y + j + 16, y2);
+        _mm256_storeu_ps(y + j + 24, y3);
+    }
+    for (; j + 8 <= n; j += 8) {
+        __m256 y0 = _mm256_loadu_ps(y + j);
+        for (int64_t r = 0; r < n_rows; r++)
+            y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r), _mm256_loadu_ps(GEMV_T_ROW(r) + j), y0);
+        _mm256_storeu_ps(y + j, y0);
+    }
+    for (; j < n; j++) {
+        float v = y[j];
+        for (int64_t r = 0; r < n_rows; r++) v = fmaf(a[r], GEMV_T_ROW(r)[j], v);
+        y[j] = v;
+    }
+}
+
+TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                                          const float *a, float *y) {
+    int64_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 y0 = _mm512_loadu_ps(y + j), y1 = _mm512_loadu_ps(y + j + 16);
+        __m512 y2 = _mm512_loadu_ps(y + j + 32), y3 = _mm512_loadu_ps(y + j + 48);
+        for (int64_t r = 0; r < n_rows; r++) {
+            const float *w = GEMV_T_ROW(r) + j;
+            const __m512 ar = _mm512_set1_ps(a[r]);
+            y0 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w), y0);
+            y1 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w + 16), y1);
+            y2 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w + 32), y2);
+            y3 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w + 48), y3);
+        }
+        _mm512_storeu_ps(y + j, y0);
+        _mm512_storeu_ps(y + j + 16, y1);
+        _mm512_storeu_ps(y + j + 32, y2);
+        _mm512_storeu_ps(y + j + 48, y3);
+    }
+    for (; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 y0 = _mm512_maskz_loadu_ps(m, y + j);
+        for (int64_t r = 0; r < n_rows; r++)
+            y0 = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), _mm512_maskz_loadu_ps(m, GEMV_T_ROW(r) + j), y0);
+        _mm512_mask_storeu_ps(y + j, m, y0);
+    }
+}
+#undef GEMV_T_ROW
+
 /* ---- table ---- */
 
 mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
@@ -425,10 +507,17 @@ mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
     switch (type) {
     case MOTE_TYPE_Q4_0: return variant == 1 ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     case MOTE_TYPE_Q8_0: return variant == 1 ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    case MOTE_TYPE_F32: return variant == 0 ? gemv_f32_avx2 : NULL;
     case MOTE_TYPE_F16: return gemv_f16_avx2;
     case MOTE_TYPE_BF16: return gemv_bf16_avx2;
     default: return NULL;
     }
+}
+
+mote_gemv_t_fn mote__gemv_t_x86_variant(int variant) {
+    if (!mote__isa_supported(MOTE_ISA_AVX2)) return NULL;
+    if (variant == 0) return gemv_t_f32_avx2;
+    return variant == 2 && has_avx512_f16() ? gemv_t_f32_avx512 : NULL;
 }
 
 void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
@@ -437,6 +526,8 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
                              : f->avx_vnni   ? gemv_q4_0_vnni
                                              : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    t[MOTE_TYPE_F32].gemv = gemv_f32_avx2;
+    t[MOTE_TYPE_F32].gemv_t = has_avx512_f16() ? gemv_t_f32_avx512 : gemv_t_f32_avx2;
     t[MOTE_TYPE_F16].gemv = has_avx512_f16() ? gemv_f16_avx512 : gemv_f16_avx2;
     t[MOTE_TYPE_BF16].gemv = gemv_bf16_avx2;
 }
