@@ -118,12 +118,28 @@ void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out) {
     k->dequantize((const uint8_t *)w->data + (size_t)r * w->row_bytes, out, w->n_cols);
 }
 
+float mote__rms_scale(const float *x, const float *d, int64_t n, float eps) {
+    /* Sum of squares in double: n is small (<= a few thousand) and this
+     * keeps the result nearly independent of summation order; four
+     * accumulators (elements i mod 4), so that the adds do not wait on
+     * each other, added (s0 + s1) + (s2 + s3). */
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int64_t i = 0;
+#define RMS_V(j) (d ? x[j] + d[j] : x[j])
+    for (; i + 4 <= n; i += 4) {
+        const double v0 = RMS_V(i), v1 = RMS_V(i + 1), v2 = RMS_V(i + 2), v3 = RMS_V(i + 3);
+        s0 += v0 * v0, s1 += v1 * v1, s2 += v2 * v2, s3 += v3 * v3;
+    }
+    for (; i < n; i++) {
+        const double v = RMS_V(i);
+        s0 += v * v;
+    }
+#undef RMS_V
+    return (float)(1.0 / sqrt(((s0 + s1) + (s2 + s3)) / (double)n + eps));
+}
+
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
-    /* Sum of squares in double: n is small (<= a few thousand) and this keeps
-     * the result independent of summation order. */
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
-    float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
+    const float scale = mote__rms_scale(x, NULL, n, eps);
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 

@@ -131,6 +131,11 @@ void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out);
 
 /* out (n) = x / rms(x) * weight, rms over n with eps. out may alias x. */
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
+/* The factor mote__rmsnorm multiplies by, 1 / rms(v), of v = x + d (d
+ * NULL: v = x; each v[i] the float sum x[i] + d[i]). Deterministic: every
+ * caller with the same inputs gets the same bits (threads that norm
+ * different parts of one row share it). */
+float mote__rms_scale(const float *x, const float *d, int64_t n, float eps);
 
 /* y (n) += sum over r < n_rows of a[r] * row r of the f32 rows at w
  * (row_bytes apart): the f32 table's gemv_t, or a portable loop with the
