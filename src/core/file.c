@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Open path as a regular file: *fd and *size, or an error naming it. */
-static mote_status file_open(const char *path, int *fd_out, uint64_t *size, mote_error *err) {
+/* Empty fm, then open path as a regular file into fm->fd and fm->size, or
+ * an error naming it. */
+static mote_status file_open(const char *path, mote_file_map *fm, mote_error *err) {
+    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false};
     int fd = open(path, O_RDONLY);
     if (fd < 0) return mote__err(err, MOTE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -25,19 +27,16 @@ static mote_status file_open(const char *path, int *fd_out, uint64_t *size, mote
         close(fd);
         return mote__err(err, MOTE_ERR_IO, "%s: not a regular file", path);
     }
-    *fd_out = fd;
-    *size = (uint64_t)st.st_size;
+    fm->fd = fd;
+    fm->size = (uint64_t)st.st_size;
     return MOTE_OK;
 }
 
 mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err) {
-    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false};
-    int fd;
-    uint64_t size;
-    mote_status s = file_open(path, &fd, &size, err);
+    mote_status s = file_open(path, fm, err);
     if (s) return s;
-    fm->fd = fd;
-    fm->size = size;
+    const int fd = fm->fd;
+    const uint64_t size = fm->size;
     if (size == 0) return MOTE_OK;
     if (size > SIZE_MAX) {
         mote__file_unmap(fm);
@@ -55,11 +54,11 @@ mote_status mote__file_map(const char *path, mote_file_map *fm, mote_error *err)
 }
 
 mote_status mote__file_read(const char *path, mote_file_map *fm, mote_error *err) {
-    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false};
-    int fd;
-    uint64_t size;
-    mote_status s = file_open(path, &fd, &size, err);
+    mote_status s = file_open(path, fm, err);
     if (s) return s;
+    const int fd = fm->fd;
+    const uint64_t size = fm->size;
+    *fm = (mote_file_map){.data = NULL, .size = 0, .fd = -1, .heap = false}; /* filled on success */
     if (size >= SIZE_MAX / 2) {
         close(fd);
         return mote__err(err, MOTE_ERR_IO, "%s: too large to read into memory on this machine", path);

@@ -433,30 +433,34 @@ static void gemv_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n
 }
 
 #define GEMV_T_ROW(r) ((const float *)(const void *)((const uint8_t *)vw + (size_t)(r) * row_bytes))
+/* Columns [j, j + 4 W) at a time while they last: four accumulators of W
+ * floats (type V) held over all rows. */
+#define GEMV_T_CHUNKS(V, W, LOAD, STORE, SET1, FMA)                                       \
+    for (; j + 4 * (W) <= n; j += 4 * (W)) {                                              \
+        V y0 = LOAD(y + j), y1 = LOAD(y + j + (W)), y2 = LOAD(y + j + 2 * (W));              \
+        V y3 = LOAD(y + j + 3 * (W));                                                      \
+        for (int64_t r = 0; r < n_rows; r++) {                                            \
+            const float *w = GEMV_T_ROW(r) + j;                                           \
+            const V ar = SET1(a[r]);                                                      \
+            y0 = FMA(ar, LOAD(w), y0);                                                    \
+            y1 = FMA(ar, LOAD(w + (W)), y1);                                              \
+            y2 = FMA(ar, LOAD(w + 2 * (W)), y2);                                          \
+            y3 = FMA(ar, LOAD(w + 3 * (W)), y3);                                          \
+        }                                                                                 \
+        STORE(y + j, y0);                                                                 \
+        STORE(y + j + (W), y1);                                                           \
+        STORE(y + j + 2 * (W), y2);                                                       \
+        STORE(y + j + 3 * (W), y3);                                                       \
+    }
 
 static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
                             const float *a, float *y) {
     int64_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        __m256 y0 = _mm256_loadu_ps(y + j), y1 = _mm256_loadu_ps(y + j + 8);
-        __m256 y2 = _mm256_loadu_ps(y + j + 16), y3 = _mm256_loadu_ps(y + j + 24);
-        for (int64_t r = 0; r < n_rows; r++) {
-            const float *w = GEMV_T_ROW(r) + j;
-            const __m256 ar = _mm256_broadcast_ss(a + r);
-            y0 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w), y0);
-            y1 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w + 8), y1);
-            y2 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w + 16), y2);
-            y3 = _mm256_fmadd_ps(ar, _mm256_loadu_ps(w + 24), y3);
-        }
-        _mm256_storeu_ps(y + j, y0);
-        _mm256_storeu_ps(y + j + 8, y1);
-        _mm256_storeu_ps(y + j + 16, y2);
-        _mm256_storeu_ps(y + j + 24, y3);
-    }
+    GEMV_T_CHUNKS(__m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
     for (; j + 8 <= n; j += 8) {
         __m256 y0 = _mm256_loadu_ps(y + j);
         for (int64_t r = 0; r < n_rows; r++)
-            y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r), _mm256_loadu_ps(GEMV_T_ROW(r) + j), y0);
+            y0 = _mm256_fmadd_ps(_mm256_set1_ps(a[r]), _mm256_loadu_ps(GEMV_T_ROW(r) + j), y0);
         _mm256_storeu_ps(y + j, y0);
     }
     for (; j < n; j++) {
@@ -469,22 +473,7 @@ static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t
 TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
                                           const float *a, float *y) {
     int64_t j = 0;
-    for (; j + 64 <= n; j += 64) {
-        __m512 y0 = _mm512_loadu_ps(y + j), y1 = _mm512_loadu_ps(y + j + 16);
-        __m512 y2 = _mm512_loadu_ps(y + j + 32), y3 = _mm512_loadu_ps(y + j + 48);
-        for (int64_t r = 0; r < n_rows; r++) {
-            const float *w = GEMV_T_ROW(r) + j;
-            const __m512 ar = _mm512_set1_ps(a[r]);
-            y0 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w), y0);
-            y1 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w + 16), y1);
-            y2 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w + 32), y2);
-            y3 = _mm512_fmadd_ps(ar, _mm512_loadu_ps(w + 48), y3);
-        }
-        _mm512_storeu_ps(y + j, y0);
-        _mm512_storeu_ps(y + j + 16, y1);
-        _mm512_storeu_ps(y + j + 32, y2);
-        _mm512_storeu_ps(y + j + 48, y3);
-    }
+    GEMV_T_CHUNKS(__m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
     for (; j < n; j += 16) {
         const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
         __m512 y0 = _mm512_maskz_loadu_ps(m, y + j);
@@ -493,6 +482,7 @@ TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_
         _mm512_mask_storeu_ps(y + j, m, y0);
     }
 }
+#undef GEMV_T_CHUNKS
 #undef GEMV_T_ROW
 
 /* ---- table ---- */
