@@ -419,9 +419,9 @@ static void test_gemv(void) {
         const size_t wb = row_bytes(g_type, n), ab = row_bytes(simd->vec_dot_type, n);
         for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
             const int64_t nr = rows[ri];
-            /* rows 2 bytes apart beyond their size: only the 2-byte
-             * alignment the reference's f16 fields need */
-            const size_t stride = wb + 2;
+            /* rows an element's alignment apart beyond their size: 2
+             * bytes (what the f16 fields of the blocks need), 4 for f32 */
+            const size_t stride = wb + (g_type == MOTE_TYPE_F32 ? 4 : 2);
             uint8_t *w = malloc(stride * (size_t)nr), *act = malloc(ab);
             float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)nr * sizeof(float));
             float *y2 = malloc((size_t)nr * sizeof(float));

@@ -348,7 +348,9 @@ static bool greedy_logits(const char *path, mote_load_mode mode, float *logits, 
  * (auto) reads a file as small as this one; an unknown mode is an
  * argument error; a file cut short fails read as it fails mapped. */
 static void test_load_modes(void) {
-    if (!load_stories()) T_SKIP("stories260K.gguf is absent");
+    mote_model *first = load_stories(); /* sets g_model_path */
+    if (!first) T_SKIP("stories260K.gguf is absent");
+    mote_model_free(first);
     static float a[8 * 512], b[8 * 512], c[8 * 512];
     const char *sa = "", *sb = "", *sc = "";
     T_REQUIRE(greedy_logits(g_model_path, MOTE_LOAD_MMAP, a, &sa), "mmap load");

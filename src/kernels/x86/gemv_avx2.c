@@ -29,8 +29,9 @@
  * form, as in quant_avx2.c), so SIMD and reference differ only in the f32
  * scaling and summation order: the tolerance of tests/test_kernels.c.
  *
- * Contracts: n a multiple of 32 for the block types, any n for f16; rows
- * row_bytes apart; no alignment needed; pure, thread-safe, allocates
+ * Contracts: n a multiple of 32 for the block types, any n for the float
+ * types; rows row_bytes apart; no alignment needed beyond the element's
+ * (2 bytes, 4 for f32 rows and vectors); pure, thread-safe, allocates
  * nothing (per-block activation values live on the stack: at most
  * GEMV_MAX_BLOCKS blocks, longer rows go through the per-row loop).
  * Compiles to nothing off x86-64; built with -mavx2 -mfma -mf16c, the VNNI
