@@ -373,8 +373,9 @@ static void test_isa_choice(void) {
 /* ---- gemv: the matrix-vector product of generation ----
  * Every gemv kernel of the level (the table's, and on x86 each variant:
  * plain AVX2, and AVX-VNNI and AVX-512 where the CPU has them) on random matrices of
- * awkward shapes (1 to 13 rows: groups of 4 and remainders; 1 to 130
- * blocks): each y[r] within the vec_dot tolerance above of the reference
+ * awkward shapes (1 to 13 rows: groups of 4 and remainders; 1 to 520
+ * blocks: rows that end inside a 64-byte chunk or exactly on one, and
+ * past the AVX-512 kernels' stack layout): each y[r] within the vec_dot tolerance above of the reference
  * vec_dot of that row; the same y bit for bit when the rows are split
  * into two calls at any point (a row's result must not depend on its
  * neighbours: threads split rows); and, with every scale 1 (integer sums,
@@ -413,7 +414,7 @@ static void test_gemv(void) {
     const mote_kernel_table *ref = ref_table(), *simd = simd_table();
     const mote_type_traits *tw = traits(g_type), *ta = traits(simd->vec_dot_type);
     static const int64_t rows[] = {1, 3, 4, 5, 7, 13};
-    static const int64_t blocks[] = {1, 3, 9, 33, 130};
+    static const int64_t blocks[] = {1, 3, 9, 32, 33, 130, 520};
     for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
         const int64_t n = blocks[bi] * (is_block_type(g_type) ? 32 : 1);
         const size_t wb = row_bytes(g_type, n), ab = row_bytes(simd->vec_dot_type, n);

@@ -20,8 +20,12 @@ void mote__kernels_fill_avx2_gemm(mote_kernel_table *tables);   /* x86/gemm_avx2
 void mote__kernels_fill_avx2_kquant(mote_kernel_table *tables); /* x86/kquant_avx2.c */
 void mote__kernels_fill_avx2_gemv(mote_kernel_table *tables);   /* x86/gemv_avx2.c */
 /* The gemv kernel of a type by variant, for the tests: 0 plain AVX2, 1
- * AVX-VNNI, 2 AVX-512 (VNNI, VBMI; q4_0 only). NULL when the type has none or this CPU lacks the variant. */
+ * AVX-VNNI, 2 AVX-512 (q4_0 and q8_0: VNNI, VBMI; f16: F, BW, VL). NULL
+ * when the type has none or this CPU lacks the variant. */
 mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant);
+/* The q4_0 and q8_0 gemv kernels with AVX-512 (x86/gemv_avx512.c); NULL
+ * for another type or where this CPU lacks VNNI, BW, VL or VBMI. */
+mote_gemv_fn mote__gemv_avx512_q(uint32_t type);
 /* The f32 gemv_t kernel by variant, for the tests: 0 AVX2, 2 AVX-512 (F,
  * BW, VL); NULL for another variant or where this CPU lacks it. */
 mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);

@@ -2,9 +2,9 @@
  *   y (n_rows) = W (n_rows, n) @ act (n)
  * for q4_0 and q8_0 weights (q8_0 activations) and f32 / f16 / bf16
  * weights (activations of the same type), AVX2 with AVX-VNNI and AVX-512
- * variants, chosen once from CPUID. The gemv entry of a kernel table
- * (kernels.h); and the f32 table's gemv_t, attention's weighted sum of
- * value rows.
+ * variants, chosen once from CPUID (the AVX-512 q4_0 and q8_0 kernels live
+ * in gemv_avx512.c). The gemv entry of a kernel table (kernels.h); and the
+ * f32 table's gemv_t, attention's weighted sum of value rows.
  *
  * Not here: one weight row against several activation rows (vec_dot_4 in
  * quant_avx2.c / float_avx2.c, the gemm of prompts in gemm_avx2.c), the
@@ -220,129 +220,6 @@ DEF_GEMV_Q_4ROWS(gemv_q4_0_vnni, TARGET_VNNI, DOT_VNNI, q4_0_quants, 18, 1)
 DEF_GEMV_Q_1ROW(gemv_q8_0_avx2, TARGET_AVX2, Q8_DOT_AVX2, Q8_QUANTS_AVX2, 34, 0)
 DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
 
-/* ---- q4_0 with AVX-512 (VNNI, VBMI): two blocks per instruction ----
- * The q4_0 gemv is bound by decoding, not memory (one thread, in cache:
- * about the speed a thread streams from memory), so halving its
- * instructions per block pays directly. Per row and pair of blocks (b,
- * b+1): one masked 64-byte load of the 36 bytes of both blocks (the masked
- * bytes are never read: no fault past the end of a matrix); VPERMB places
- * each block's 16 quant bytes twice, in lanes 0-1 and 2-3; one variable
- * shift and a mask unpack the 64 nibbles in activation order; one VPDPBUSD
- * zmm makes both blocks' integer dots (8 int32 lanes each, the offset 8
- * through the init as in the AVX2 kernel); VPERMW spreads the two f16
- * scales over 8 lanes each for one conversion. The activation's quants are
- * copied once per call into one contiguous array, so a pair is one aligned
- * 64-byte load, and its per-block scale and offset go to 8 lanes each by
- * one permute shared by the 4 rows. An odd last block takes the 256-bit
- * step of the AVX2 kernel. Each row keeps its accumulators and adds its
- * blocks in the same order whatever rows share the call, so row splits
- * over threads stay bit-identical; the rounding differs from the AVX2
- * kernel's (pairs are summed in other lanes), within the same tolerance. */
-#define DOT_VNNI512(acc, u, s) _mm256_dpbusd_epi32(acc, u, s) /* the AVX512-VL form */
-#define TARGET_512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
-
-/* One pair of q4_0 blocks of one row (at wb) into acc: yv the activation's
- * 64 quants, init its offsets and dy its scales (8 lanes a block). */
-#define GEMV512_PAIR(acc, wb, yv, init, dy)                                                        \
-    do {                                                                                            \
-        const __m512i raw_ = _mm512_maskz_loadu_epi8(pair_mask, (wb));                              \
-        const __m512i q_ = _mm512_and_si512(                                                        \
-            _mm512_srlv_epi32(_mm512_permutexvar_epi8(idx_q, raw_), nib_shift), low4);              \
-        const __m512i p_ = _mm512_dpbusd_epi32(init, q_, yv);                                       \
-        const __m512 dx_ = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_d, raw_))); \
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx_, dy), _mm512_cvtepi32_ps(p_), acc);                 \
-    } while (0)
-
-/* The activation of pair p, shared by the rows: yv its 64 quants, init its
- * two offsets and dy its two scales, 8 lanes a block. */
-#define GEMV512_ACT_PAIR(p)                                                                         \
-    const __m512i yv = _mm512_load_si512((const void *)(yq + (p) * 64));                            \
-    const __m512i init = _mm512_permutexvar_epi32(                                                  \
-        idx_pair, _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)(neg + 2 * (p)))));      \
-    const __m512 dy = _mm512_permutexvar_ps(                                                        \
-        idx_pair, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(d + 2 * (p))))))
-
-/* The sum of a row: its pair accumulator, then its odd-block one. */
-TARGET_512 static inline float gemv512_row_sum(__m512 acc, __m256 tail) {
-    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
-    return hsum256(_mm256_add_ps(h, tail));
-}
-
-TARGET_512 static void gemv_q4_0_avx512(int64_t n, const void *vw, size_t row_bytes,
-                                        int64_t n_rows, const void *vact, float *y) {
-    GEMV_PREPARE(1);
-    uint8_t yq[GEMV_MAX_BLOCKS * 32] __attribute__((aligned(64)));
-    for (int64_t b = 0; b < nb; b++) memcpy(yq + b * 32, act + b * 34 + 2, 32);
-    const int64_t n_pairs = nb / 2;
-    const __mmask64 pair_mask = ((__mmask64)1 << 36) - 1;
-    /* bytes of a pair's load: block b at 0 (scale 0-1, quants 2-17), block
-     * b+1 at 18 (scale 18-19, quants 20-35) */
-    const __m512i idx_q = _mm512_set_epi8(
-        35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
-        35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
-        17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
-        17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
-    const __m512i idx_d = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i nib_shift = _mm512_set_epi32(4, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0);
-    const __m512i idx_pair = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
-    const bool odd = nb & 1;
-    const int64_t bl = nb - 1; /* the odd block, when odd */
-    int64_t r = 0;
-    for (; r + 4 <= n_rows; r += 4) {
-        const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;
-        const uint8_t *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;
-        const uint8_t *pf = w0 + PF_GROUPS * 4 * row_bytes;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t p = 0; p < n_pairs; p++) {
-            /* the group PF_GROUPS ahead, 144 bytes a step (4 rows x 36) */
-            _mm_prefetch((const char *)(pf + (size_t)p * 144), _MM_HINT_T0);
-            _mm_prefetch((const char *)(pf + (size_t)p * 144 + 64), _MM_HINT_T0);
-            _mm_prefetch((const char *)(pf + (size_t)p * 144 + 128), _MM_HINT_T0);
-            GEMV512_ACT_PAIR(p);
-            const size_t off = (size_t)p * 36;
-            GEMV512_PAIR(a0, w0 + off, yv, init, dy);
-            GEMV512_PAIR(a1, w1 + off, yv, init, dy);
-            GEMV512_PAIR(a2, w2 + off, yv, init, dy);
-            GEMV512_PAIR(a3, w3 + off, yv, init, dy);
-        }
-        __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0;
-        if (odd) {
-            const __m256i yl = GEMV_ACT(bl), il = _mm256_set1_epi32(neg[bl]);
-            const __m256 dl = _mm256_set1_ps(d[bl]);
-            GEMV_ROW_BLOCK(t0, w0, bl, yl, il, dl, DOT_VNNI512, q4_0_quants, 18);
-            GEMV_ROW_BLOCK(t1, w1, bl, yl, il, dl, DOT_VNNI512, q4_0_quants, 18);
-            GEMV_ROW_BLOCK(t2, w2, bl, yl, il, dl, DOT_VNNI512, q4_0_quants, 18);
-            GEMV_ROW_BLOCK(t3, w3, bl, yl, il, dl, DOT_VNNI512, q4_0_quants, 18);
-        }
-        y[r] = gemv512_row_sum(a0, t0);
-        y[r + 1] = gemv512_row_sum(a1, t1);
-        y[r + 2] = gemv512_row_sum(a2, t2);
-        y[r + 3] = gemv512_row_sum(a3, t3);
-    }
-    for (; r < n_rows; r++) {
-        const uint8_t *w0 = w + (size_t)r * row_bytes;
-        __m512 a0 = _mm512_setzero_ps();
-        for (int64_t p = 0; p < n_pairs; p++) {
-            GEMV512_ACT_PAIR(p);
-            GEMV512_PAIR(a0, w0 + (size_t)p * 36, yv, init, dy);
-        }
-        __m256 t0 = _mm256_setzero_ps();
-        if (odd)
-            GEMV_ROW_BLOCK(t0, w0, bl, GEMV_ACT(bl), _mm256_set1_epi32(neg[bl]), _mm256_set1_ps(d[bl]),
-                           DOT_VNNI512, q4_0_quants, 18);
-        y[r] = gemv512_row_sum(a0, t0);
-    }
-}
-
-/* AVX-512 with VNNI, BW, VL and VBMI (VPERMB): Ice Lake and later, Zen 4
- * and later. */
-static bool has_avx512_gemv(void) {
-    const mote_cpu_features *f = mote__cpu_features();
-    return f->avx512f && f->avx512_vnni && f->avx512bw && f->avx512vl && f->avx512vbmi;
-}
-
 /* ---- f16 / bf16 weights, activation of the same type ----
  * The activation (exact in f32) is converted once per call; each row then
  * costs one load-and-convert and one FMA per 8 weights, against vec_dot's
@@ -492,9 +369,8 @@ mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant) {
     if (!mote__isa_supported(MOTE_ISA_AVX2)) return NULL;
     if (variant == 1 && !mote__cpu_features()->avx_vnni) return NULL;
     if (variant == 2)
-        return type == MOTE_TYPE_Q4_0 && has_avx512_gemv() ? gemv_q4_0_avx512
-               : type == MOTE_TYPE_F16 && has_avx512_f16() ? gemv_f16_avx512
-                                                           : NULL;
+        return type == MOTE_TYPE_F16 ? (has_avx512_f16() ? gemv_f16_avx512 : NULL)
+                                     : mote__gemv_avx512_q(type);
     switch (type) {
     case MOTE_TYPE_Q4_0: return variant == 1 ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     case MOTE_TYPE_Q8_0: return variant == 1 ? gemv_q8_0_vnni : gemv_q8_0_avx2;
@@ -513,10 +389,10 @@ mote_gemv_t_fn mote__gemv_t_x86_variant(int variant) {
 
 void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
     const mote_cpu_features *f = mote__cpu_features();
-    t[MOTE_TYPE_Q4_0].gemv = has_avx512_gemv() ? gemv_q4_0_avx512
-                             : f->avx_vnni   ? gemv_q4_0_vnni
-                                             : gemv_q4_0_avx2;
-    t[MOTE_TYPE_Q8_0].gemv = f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    const mote_gemv_fn q4_512 = mote__gemv_avx512_q(MOTE_TYPE_Q4_0);
+    const mote_gemv_fn q8_512 = mote__gemv_avx512_q(MOTE_TYPE_Q8_0);
+    t[MOTE_TYPE_Q4_0].gemv = q4_512 ? q4_512 : f->avx_vnni ? gemv_q4_0_vnni : gemv_q4_0_avx2;
+    t[MOTE_TYPE_Q8_0].gemv = q8_512 ? q8_512 : f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
     t[MOTE_TYPE_F32].gemv = gemv_f32_avx2;
     t[MOTE_TYPE_F32].gemv_t = has_avx512_f16() ? gemv_t_f32_avx512 : gemv_t_f32_avx2;
     t[MOTE_TYPE_F16].gemv = has_avx512_f16() ? gemv_f16_avx512 : gemv_f16_avx2;
