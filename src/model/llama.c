@@ -70,6 +70,8 @@ struct mote_ctx {
     float *att;    /* (n_threads, n_ctx) scores of one head, per thread */
     float *logits; /* (n_vocab) of the last evaluated token */
     float *inv_freq; /* (n_rot/2) RoPE frequencies */
+    float *rope_cs;  /* (n_rot) cos, sin of each frequency at the position of
+                      * a one-token pass: the same for every layer */
     /* Quantized activations for the matrix products: N_ACT_BUFS buffers
      * of act_bytes, each (n_batch, stride) in some vec_dot_type. */
     void *act[N_ACT_BUFS];
@@ -377,12 +379,13 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->att = mote__calloc((size_t)n_threads * (size_t)n_ctx, sizeof(float));
     c->logits = mote__calloc((size_t)hp->n_vocab, sizeof(float));
     c->inv_freq = mote__calloc((size_t)hp->n_rot / 2, sizeof(float));
+    c->rope_cs = mote__calloc((size_t)hp->n_rot, sizeof(float));
     int n_act = act_needs(m, n_batch, &c->act_bytes);
     bool act_ok = true;
     for (int i = 0; i < n_act; i++)
         act_ok = act_ok && (c->act[i] = mote__malloc_aligned(c->act_bytes + 64, 64)) != NULL;
     if (!c->x || !c->x_alt || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb ||
-        !c->hb2 || !c->att || !c->logits || !c->inv_freq || !act_ok) {
+        !c->hb2 || !c->att || !c->logits || !c->inv_freq || !c->rope_cs || !act_ok) {
         double mib = ((double)mote__kv_bytes(&c->kv) +
                       (double)nb * (4.0 * (double)(3 * hp->n_embd + 2 * q_dim + 2 * hp->n_ff)) +
                       (double)n_act * (double)c->act_bytes) / 1048576.0;
@@ -419,6 +422,7 @@ void mote_ctx_free(mote_ctx *c) {
     mote__free(c->att);
     mote__free(c->logits);
     mote__free(c->inv_freq);
+    mote__free(c->rope_cs);
     for (int i = 0; i < N_ACT_BUFS; i++) mote__free_aligned(c->act[i]);
     mote__free(c);
 }
@@ -453,6 +457,30 @@ static void rope(float *v, int32_t n_heads, int32_t head_dim, int32_t n_rot,
             float a = p[0], b = p[1];
             p[0] = a * cs - b * sn;
             p[1] = a * sn + b * cs;
+        }
+    }
+}
+
+/* cs (n_rot) = cos, sin of pos * inv_freq[i] for each i: the factors rope
+ * computes, once for all layers of a one-token pass. */
+static void rope_table(float *cs, int32_t n_rot, const float *inv_freq, int32_t pos) {
+    for (int32_t i = 0; i < n_rot / 2; i++) {
+        float theta = (float)pos * inv_freq[i];
+        cs[2 * i] = cosf(theta);
+        cs[2 * i + 1] = sinf(theta);
+    }
+}
+
+/* rope's rotation of heads [h0, h1) of v with the factors of rope_table:
+ * the same bytes as rope at that position. */
+static void rope_heads(float *v, int32_t h0, int32_t h1, int32_t head_dim, int32_t n_rot,
+                       const float *cs) {
+    for (int32_t h = h0; h < h1; h++) {
+        float *p = v + (size_t)h * head_dim;
+        for (int32_t i = 0; i < n_rot / 2; i++) {
+            float a = p[2 * i], b = p[2 * i + 1];
+            p[2 * i] = a * cs[2 * i] - b * cs[2 * i + 1];
+            p[2 * i + 1] = a * cs[2 * i + 1] + b * cs[2 * i];
         }
     }
 }
@@ -493,7 +521,10 @@ static void forward_batch(void *arg, int ith, int nth) {
 
     for (int64_t t = t0; t < t1; t++)
         mote__matrix_get_row(&m->tok_embd, job->tokens[t], c->x + (size_t)t * n_embd);
-    if (one) mote__threadpool_barrier(tp); /* every thread reads the whole row */
+    if (one) {
+        if (ith == 0) rope_table(c->rope_cs, hp->n_rot, c->inv_freq, pos0);
+        mote__threadpool_barrier(tp); /* every thread reads the whole row, and the table */
+    }
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const mote_layer *L = &m->layers[l];
@@ -524,10 +555,18 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__lora_apply(&c->lora, l, MOTE_LORA_Q, c->xb, n_embd, c->q, q_dim, t0, t1, ith);
         mote__lora_apply(&c->lora, l, MOTE_LORA_K, c->xb, n_embd, k_new, kv_dim, t0, t1, ith);
         mote__lora_apply(&c->lora, l, MOTE_LORA_V, c->xb, n_embd, v_new, kv_dim, t0, t1, ith);
-        for (int64_t t = t0; t < t1; t++) {
-            int32_t pos = pos0 + (int32_t)t;
-            rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
-            rope(k_new + (size_t)t * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
+        if (one) { /* q's heads split over the threads; k on the thread
+                    * that stores it (mote__kv_store below reads it) */
+            int64_t h0, h1;
+            mote__split_range(hp->n_head, ith, nth, &h0, &h1);
+            rope_heads(c->q, (int32_t)h0, (int32_t)h1, hd, hp->n_rot, c->rope_cs);
+            if (t1 > t0) rope_heads(k_new, 0, hp->n_head_kv, hd, hp->n_rot, c->rope_cs);
+        } else {
+            for (int64_t t = t0; t < t1; t++) {
+                int32_t pos = pos0 + (int32_t)t;
+                rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
+                rope(k_new + (size_t)t * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
+            }
         }
         mote__kv_store(&c->kv, l, pos0, t0, t1, ith, nth);
         mote__threadpool_barrier(tp);
