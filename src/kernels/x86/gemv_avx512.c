@@ -232,7 +232,9 @@ TARGET_512Q static int64_t act_layout(const uint8_t *act, int64_t nb, const chun
 
 /* q4_0: four rows at a time sharing each chunk's activation side (the
  * unpacking makes this kernel the slower one, so the loads of the shared
- * side are worth saving), then the rows left one by one. The four rows are
+ * side are worth saving: one row at a time with the q8_0 kernel's
+ * prefetch measured 61 tokens/s against 75 in alternating runs), then the
+ * rows left one by one. The four rows are
  * four interleaved streams that each end after a row, which the hardware
  * prefetcher follows badly: a software prefetch sweeps the group PF_GROUPS
  * ahead linearly, four lines per step, and after the group's last step the
@@ -285,9 +287,10 @@ TARGET_512Q static int64_t act_layout(const uint8_t *act, int64_t nb, const chun
 /* q8_0: one row at a time, as the rows lie: one sequential stream, each
  * step prefetching the line PF_AHEAD bytes on (the last chunk's step
  * included, so no line is left to a miss). Faster than four rows here
- * (tokens/s in alternating runs on the development machine: about 0.96
- * of the bandwidth roofline against 0.80 with the q4_0 scheme), as this
- * kernel decodes at about twice the speed memory delivers. */
+ * (alternating runs on the development machine: about 0.95 of the
+ * bandwidth roofline against 0.8 with the q4_0 scheme; 0.6 without the
+ * software prefetch), as this kernel decodes at about twice the speed
+ * memory delivers. */
 #define PF_AHEAD 4096
 #define DEF_GEMV512_1ROW(NAME, BS, PAT, PERIOD, TWO, OFFSET, DOT, FALLBACK_TYPE)                    \
     TARGET_512Q static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,       \
