@@ -375,8 +375,8 @@ static void test_isa_choice(void) {
  * plain AVX2, and AVX-VNNI and AVX-512 where the CPU has them) on random matrices of
  * awkward shapes (1 to 13 rows: groups of 4 and remainders; 1 to 520
  * blocks: rows that end inside a 64-byte chunk or exactly on one, and
- * past the AVX-512 kernels' stack layout): each y[r] within the vec_dot tolerance above of the reference
- * vec_dot of that row; the same y bit for bit when the rows are split
+ * past the AVX-512 kernels' stack layout): each y[r] within the vec_dot
+ * tolerance above of the reference vec_dot of that row; the same y bit for bit when the rows are split
  * into two calls at any point (a row's result must not depend on its
  * neighbours: threads split rows); and, with every scale 1 (integer sums,
  * exact in any order), equal to the reference exactly. Float weights

@@ -70,8 +70,8 @@ struct mote_ctx {
     float *att;    /* (n_threads, n_ctx) scores of one head, per thread */
     float *logits; /* (n_vocab) of the last evaluated token */
     float *inv_freq; /* (n_rot/2) RoPE frequencies */
-    float *rope_cs;  /* (n_rot) cos, sin of each frequency at the position of
-                      * a one-token pass: the same for every layer */
+    float *rope_cs;  /* (n_threads, n_rot) rope_table rows: a thread's token
+                      * of a batch; row 0 a one-token pass's, shared */
     /* Quantized activations for the matrix products: N_ACT_BUFS buffers
      * of act_bytes, each (n_batch, stride) in some vec_dot_type. */
     void *act[N_ACT_BUFS];
@@ -379,7 +379,7 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->att = mote__calloc((size_t)n_threads * (size_t)n_ctx, sizeof(float));
     c->logits = mote__calloc((size_t)hp->n_vocab, sizeof(float));
     c->inv_freq = mote__calloc((size_t)hp->n_rot / 2, sizeof(float));
-    c->rope_cs = mote__calloc((size_t)hp->n_rot, sizeof(float));
+    c->rope_cs = mote__calloc((size_t)n_threads * (size_t)hp->n_rot, sizeof(float));
     int n_act = act_needs(m, n_batch, &c->act_bytes);
     bool act_ok = true;
     for (int i = 0; i < n_act; i++)
@@ -445,24 +445,8 @@ const float *mote_ctx_logits(const mote_ctx *c) { return c->logits; }
 
 /* ---- forward pass ---- */
 
-/* Rotate the first n_rot dims of each of n_heads heads (head_dim apart) by
- * pos * inv_freq, adjacent pairs (x[2i], x[2i+1]). */
-static void rope(float *v, int32_t n_heads, int32_t head_dim, int32_t n_rot,
-                 const float *inv_freq, int32_t pos) {
-    for (int32_t i = 0; i < n_rot / 2; i++) {
-        float theta = (float)pos * inv_freq[i];
-        float cs = cosf(theta), sn = sinf(theta);
-        for (int32_t h = 0; h < n_heads; h++) {
-            float *p = v + (size_t)h * head_dim + 2 * i;
-            float a = p[0], b = p[1];
-            p[0] = a * cs - b * sn;
-            p[1] = a * sn + b * cs;
-        }
-    }
-}
-
-/* cs (n_rot) = cos, sin of pos * inv_freq[i] for each i: the factors rope
- * computes, once for all layers of a one-token pass. */
+/* cs (n_rot) = cos, sin of pos * inv_freq[i] for each i: RoPE's factors at
+ * one position, the same for every layer and for q and k. */
 static void rope_table(float *cs, int32_t n_rot, const float *inv_freq, int32_t pos) {
     for (int32_t i = 0; i < n_rot / 2; i++) {
         float theta = (float)pos * inv_freq[i];
@@ -471,8 +455,8 @@ static void rope_table(float *cs, int32_t n_rot, const float *inv_freq, int32_t 
     }
 }
 
-/* rope's rotation of heads [h0, h1) of v with the factors of rope_table:
- * the same bytes as rope at that position. */
+/* Rotate the first n_rot dims of heads [h0, h1) of v (head_dim apart) by
+ * the factors cs of rope_table, adjacent pairs (x[2i], x[2i+1]). */
 static void rope_heads(float *v, int32_t h0, int32_t h1, int32_t head_dim, int32_t n_rot,
                        const float *cs) {
     for (int32_t h = h0; h < h1; h++) {
@@ -562,10 +546,11 @@ static void forward_batch(void *arg, int ith, int nth) {
             rope_heads(c->q, (int32_t)h0, (int32_t)h1, hd, hp->n_rot, c->rope_cs);
             if (t1 > t0) rope_heads(k_new, 0, hp->n_head_kv, hd, hp->n_rot, c->rope_cs);
         } else {
+            float *cs = c->rope_cs + (size_t)ith * hp->n_rot;
             for (int64_t t = t0; t < t1; t++) {
-                int32_t pos = pos0 + (int32_t)t;
-                rope(c->q + (size_t)t * q_dim, hp->n_head, hd, hp->n_rot, c->inv_freq, pos);
-                rope(k_new + (size_t)t * kv_dim, hp->n_head_kv, hd, hp->n_rot, c->inv_freq, pos);
+                rope_table(cs, hp->n_rot, c->inv_freq, pos0 + (int32_t)t);
+                rope_heads(c->q + (size_t)t * q_dim, 0, hp->n_head, hd, hp->n_rot, cs);
+                rope_heads(k_new + (size_t)t * kv_dim, 0, hp->n_head_kv, hd, hp->n_rot, cs);
             }
         }
         mote__kv_store(&c->kv, l, pos0, t0, t1, ith, nth);

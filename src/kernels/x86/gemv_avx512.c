@@ -49,7 +49,6 @@
  */
 #if defined(__x86_64__)
 #include "../simd.h"
-#include "avx2_util.h"
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdbool.h>
