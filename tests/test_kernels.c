@@ -15,7 +15,9 @@
  *   - vec_dot_4 with activation strides that are not the row size;
  *   - quantize_act and dequantize: byte-identical to the reference,
  *     including exact rounding ties (x * id = k + 1/2) and f16/bf16
- *     specials.
+ *     specials;
+ *   - the f32 element-wise kernels (SwiGLU, softmax's exponentials)
+ *     against double-precision formulas (test_elementwise).
  *
  * Tolerances (u = 2^-24, the f32 unit roundoff; S = sum_j |x_j * y_j| over
  * the dequantized operands, plus 3 |m_b| sum|y_j| per block for q4_1/q5_1):
@@ -540,6 +542,82 @@ static void test_gemv_t(void) {
     }
 }
 
+/* The f32 table's element-wise kernels against double-precision formulas:
+ *   swiglu: g / (1 + e^-g) * u within 8 ulp of the result (the vector
+ *     e^x is within ~2 ulp of expf; the division and the product round
+ *     once each) or 1e-30 absolute (gates below -87, where e^-g is
+ *     clamped: the true value is below 1e-35); a NaN gate stays NaN; any
+ *     split of the range gives the same bytes (the tail takes the vector
+ *     path);
+ *   exp_sum: each e^(x - max) within 4 ulp (or 1e-37 absolute, underflow)
+ *     of the double exponential of the float difference x - max,
+ *     the sum within 1e-6 relative of the double sum of the true values.
+ * Lengths 1 .. 4100, not multiples of the vector width. Prints the largest
+ * errors measured. */
+static void test_elementwise(void) {
+    const mote_kernel_table *k = simd_table();
+    if (!k || !k->swiglu || !k->exp_sum) T_SKIP("this level has no f32 element-wise kernels");
+    static const int64_t lens[] = {1, 3, 7, 8, 9, 17, 100, 1003, 4100};
+    double worst_sw = 0.0, worst_ex = 0.0;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0] && !t_cur_failed; li++) {
+        const int64_t n = lens[li];
+        float *g = malloc((size_t)n * sizeof(float)), *u = malloc((size_t)n * sizeof(float));
+        float *got = malloc((size_t)n * sizeof(float)), *split = malloc((size_t)n * sizeof(float));
+        for (int64_t i = 0; i < n; i++) {
+            /* gates over [-100, 100] with most near 0, where SiLU bends */
+            const float r = rng_f();
+            g[i] = i % 5 == 0 ? 100.0f * r : 6.0f * r;
+            u[i] = 3.0f * rng_f();
+        }
+        memcpy(got, g, (size_t)n * sizeof(float));
+        k->swiglu(n, got, u);
+        for (int64_t i = 0; i < n && !t_cur_failed; i++) {
+            const double want = (double)g[i] / (1.0 + exp(-(double)g[i])) * u[i];
+            const double err = fabs(got[i] - want), tol = 8.0 * 0x1p-24 * fabs(want) + 1e-30;
+            if (want != 0.0 && fabs(want) > 1e-30 && err / fabs(want) > worst_sw) worst_sw = err / fabs(want);
+            T_CHECK(err <= tol, "swiglu n=%lld [%lld]: g %.9g u %.9g: %.9g vs %.9g", (long long)n,
+                    (long long)i, g[i], u[i], got[i], want);
+        }
+        for (int64_t cut = 1; cut < n && !t_cur_failed; cut += n / 3 + 1) {
+            memcpy(split, g, (size_t)n * sizeof(float));
+            k->swiglu(cut, split, u);
+            k->swiglu(n - cut, split + cut, u + cut);
+            T_CHECK(memcmp(split, got, (size_t)n * sizeof(float)) == 0,
+                    "swiglu n=%lld split at %lld: other bytes", (long long)n, (long long)cut);
+        }
+
+        /* softmax scores: spread over [-60, 0] below their max */
+        float max = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            g[i] = 30.0f * rng_f() - 30.0f + (i % 7 == 3 ? 20.0f : 0.0f);
+            if (g[i] > max) max = g[i];
+        }
+        memcpy(got, g, (size_t)n * sizeof(float));
+        const double sum = k->exp_sum(n, got, max);
+        double want_sum = 0.0;
+        for (int64_t i = 0; i < n && !t_cur_failed; i++) {
+            const float d = g[i] - max; /* rounded as the kernel (and expf's callers) round it */
+            const double want = exp((double)d);
+            want_sum += want;
+            const double err = fabs(got[i] - want);
+            if (want > 1e-37 && err / want > worst_ex) worst_ex = err / want;
+            T_CHECK(err <= 4.0 * 0x1p-24 * want + 1e-37, "exp_sum n=%lld [%lld]: e^(%.9g - %.9g) = %.9g vs %.9g",
+                    (long long)n, (long long)i, g[i], max, got[i], want);
+        }
+        T_CHECK(fabs(sum - want_sum) <= 1e-6 * want_sum, "exp_sum n=%lld: sum %.9g vs %.9g", (long long)n,
+                sum, want_sum);
+        free(g);
+        free(u);
+        free(got);
+        free(split);
+    }
+    float g1 = NAN, u1 = 1.0f;
+    k->swiglu(1, &g1, &u1);
+    T_CHECK(isnan(g1), "swiglu of a NaN gate: %g, not NaN", g1);
+    printf("#   largest relative errors: swiglu %.3g, exp %.3g (in ulp: %.2f, %.2f)\n", worst_sw, worst_ex,
+           worst_sw / 0x1p-24, worst_ex / 0x1p-24);
+}
+
 /* The types each level must cover (a fill function that forgot one would
  * otherwise silently leave it untested on scalar). */
 static void test_coverage(void) {
@@ -574,6 +652,8 @@ int main(void) {
         g_type = MOTE_TYPE_F32;
         snprintf(name, sizeof name, "%s_f32_gemv_t", mote__isa_name(g_isa));
         t_run_one(test_gemv_t, name);
+        snprintf(name, sizeof name, "%s_f32_elementwise", mote__isa_name(g_isa));
+        t_run_one(test_elementwise, name);
         for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
             const mote_kernel_table *k = mote__kernels_for_isa(t, g_isa);
             if (!k || strcmp(k->isa, "scalar") == 0) continue;

@@ -170,15 +170,32 @@ void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_row
     }
 }
 
-void mote__softmax(float *x, int64_t n) {
-    float max = x[0];
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > max) max = x[i];
+/* The portable exp_sum and swiglu (expf per element; the sum in double). */
+static double exp_sum_ref(int64_t n, float *x, float max) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
         x[i] = expf(x[i] - max);
         sum += x[i];
     }
+    return sum;
+}
+
+static void swiglu_ref(int64_t n, float *g, const float *u) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void mote__softmax(float *x, int64_t n) {
+    const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
+    const double sum = k && k->exp_sum ? k->exp_sum(n, x, max) : exp_sum_ref(n, x, max);
     float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void mote__swiglu(float *g, const float *u, int64_t n) {
+    const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
+    if (k && k->swiglu) k->swiglu(n, g, u);
+    else swiglu_ref(n, g, u);
 }

@@ -81,6 +81,19 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
 typedef void (*mote_gemv_t_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,
                                const float *a, float *y);
 
+/* SwiGLU's gating, in place, for the swiglu entry of the f32 table:
+ * g[i] = g[i] / (1 + e^-g[i]) * u[i] for i in [0, n). Every element is
+ * computed by the same operations wherever it lies in the call (a SIMD
+ * kernel takes its tail through the vector path too), so splitting a range
+ * over threads gives the same bytes. */
+typedef void (*mote_swiglu_fn)(int64_t n, float *g, const float *u);
+
+/* Softmax's exponentials, for the exp_sum entry of the f32 table:
+ * x[i] = e^(x[i] - max) for i in [0, n), returning their sum (accumulated
+ * in float lanes, the lanes added in double). Within 4 ulp of expf per
+ * element (tests/test_kernels.c). */
+typedef double (*mote_exp_sum_fn)(int64_t n, float *x, float max);
+
 typedef struct mote_kernel_table {
     mote_vec_dot_fn vec_dot;
     mote_vec_dot4_fn vec_dot_4;
@@ -98,6 +111,9 @@ typedef struct mote_kernel_table {
     /* f32 only (NULL elsewhere, and where the level has none: then
      * mote__gemv_t_f32 runs its portable loop). */
     mote_gemv_t_fn gemv_t;
+    /* f32 only, as gemv_t (NULL: mote__swiglu / mote__softmax run expf). */
+    mote_swiglu_fn swiglu;
+    mote_exp_sum_fn exp_sum;
     mote_quantize_fn quantize_act;
     mote_dequantize_fn dequantize;
     mote_type vec_dot_type;
@@ -143,8 +159,12 @@ float mote__rms_scale(const float *x, const float *d, int64_t n, float eps);
 void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, const float *a,
                       float *y);
 
-/* In-place softmax over x (n). */
+/* In-place softmax over x (n): the f32 table's exp_sum, or expf. */
 void mote__softmax(float *x, int64_t n);
+
+/* g (n) = silu(g) * u, in place: the f32 table's swiglu, or expf element
+ * by element (mote_swiglu_fn's contract either way). */
+void mote__swiglu(float *g, const float *u, int64_t n);
 
 /* ---- batched matrix product (matmul.c) ----
  * Y (n_tok, n_rows) = X (n_tok, n_cols) @ W (n_rows, n_cols)^T in steps a

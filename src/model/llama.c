@@ -619,10 +619,7 @@ static void forward_batch(void *arg, int ith, int nth) {
             int64_t e0, e1;
             if (one) split_blocks(n_ff, group_act_block(&down), ith, nth, &e0, &e1);
             else mote__split_range(n_tok * n_ff, ith, nth, &e0, &e1);
-            for (int64_t e = e0; e < e1; e++) {
-                float g = c->hb[e];
-                c->hb[e] = g / (1.0f + expf(-g)) * c->hb2[e];
-            }
+            mote__swiglu(c->hb + e0, c->hb2 + e0, e1 - e0);
             if (one) group_quantize_cols(&down, c->hb, e0, e1);
         }
         if (!one) {

@@ -1,7 +1,8 @@
 /* float_neon.c — NEON kernels for the float weight types f32, f16 and bf16
  * on aarch64: vec_dot, vec_dot_4 (one weight row against 4 activation
- * rows), and the f32 <-> f16 / bf16 conversions used as quantize_act and
- * dequantize.
+ * rows), the f32 <-> f16 / bf16 conversions used as quantize_act and
+ * dequantize, and the f32 element-wise kernels of the forward pass (SwiGLU,
+ * softmax's exponentials).
  *
  * Not here: the block types (quant_neon.c), the decision to use these
  * (dispatch.c, after getauxval says the CPU has the dot-product extension
@@ -156,9 +157,77 @@ static void dequantize_bf16(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = bf16_scalar(x[i]);
 }
 
+/* ---- element-wise f32: SwiGLU and softmax's exponentials ---- */
+
+/* e^x, 4 lanes: the same reduction and polynomial as x86/exp_avx2.h (x = n
+ * ln2 + r, |r| <= ln2/2, degree 6, times 2^n in the exponent bits); within
+ * ~2 ulp of expf; below -87.3 gives 0, above 88 gives e^88. */
+static inline float32x4_t exp4(float32x4_t x) {
+    const float32x4_t lo = vdupq_n_f32(-87.3f);
+    const uint32x4_t under = vcltq_f32(x, lo);
+    x = vminq_f32(vmaxq_f32(x, lo), vdupq_n_f32(88.0f));
+    const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    const float32x4_t y = vmulq_f32(p, vreinterpretq_f32_s32(e));
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(y), under));
+}
+
+static inline float32x4_t swiglu4(float32x4_t g, float32x4_t u) {
+    const float32x4_t e = exp4(vnegq_f32(g));
+    return vmulq_f32(vdivq_f32(g, vaddq_f32(vdupq_n_f32(1.0f), e)), u);
+}
+
+/* mote_swiglu_fn: 4 at a time, the tail through a zero-padded copy (the
+ * same operations, so any split of a range gives the same bytes). */
+static void swiglu_f32(int64_t n, float *g, const float *u) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(g + i, swiglu4(vld1q_f32(g + i), vld1q_f32(u + i)));
+    if (i < n) {
+        float tg[4] = {0}, tu[4] = {0};
+        memcpy(tg, g + i, (size_t)(n - i) * sizeof(float));
+        memcpy(tu, u + i, (size_t)(n - i) * sizeof(float));
+        vst1q_f32(tg, swiglu4(vld1q_f32(tg), vld1q_f32(tu)));
+        memcpy(g + i, tg, (size_t)(n - i) * sizeof(float));
+    }
+}
+
+/* mote_exp_sum_fn: the sum in 4 float lanes, added in double at the end. */
+static double exp_sum_f32(int64_t n, float *x, float max) {
+    const float32x4_t mx = vdupq_n_f32(max);
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + i), mx));
+        vst1q_f32(x + i, e);
+        acc = vaddq_f32(acc, e);
+    }
+    float lanes[4];
+    vst1q_f32(lanes, acc);
+    double sum = ((double)lanes[0] + lanes[1]) + ((double)lanes[2] + lanes[3]);
+    if (i < n) {
+        float t[4] = {0};
+        memcpy(t, x + i, (size_t)(n - i) * sizeof(float));
+        vst1q_f32(t, exp4(vsubq_f32(vld1q_f32(t), mx)));
+        memcpy(x + i, t, (size_t)(n - i) * sizeof(float));
+        for (int64_t j = 0; j < n - i; j++) sum += t[j];
+    }
+    return sum;
+}
+
 void mote__kernels_fill_neon_float(mote_kernel_table *t) {
     t[MOTE_TYPE_F32].vec_dot = vec_dot_f32;
     t[MOTE_TYPE_F32].vec_dot_4 = vec_dot_4_f32;
+    t[MOTE_TYPE_F32].swiglu = swiglu_f32;
+    t[MOTE_TYPE_F32].exp_sum = exp_sum_f32;
     t[MOTE_TYPE_F32].isa = "neon";
 
     t[MOTE_TYPE_F16].vec_dot = vec_dot_f16;

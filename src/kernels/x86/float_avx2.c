@@ -1,7 +1,9 @@
 /* float_avx2.c — AVX2 + FMA + F16C kernels for the float weight types f32,
  * f16 and bf16: vec_dot (one row . one activation row), vec_dot_4 (one row
- * against 4 activation rows, the prompt-matmul tile), and the f32 <-> f16 /
- * bf16 conversions used as quantize_act and dequantize.
+ * against 4 activation rows, the prompt-matmul tile), the f32 <-> f16 /
+ * bf16 conversions used as quantize_act and dequantize, and the f32
+ * element-wise kernels of the forward pass (SwiGLU, softmax's exponentials,
+ * with exp_avx2.h's e^x).
  *
  * Not here: the quantized types (quant_avx2.c), the choice to use these
  * (dispatch.c checks CPUID first), threads.
@@ -23,6 +25,7 @@
 #if defined(__x86_64__)
 #include "../simd.h"
 #include "avx2_util.h"
+#include "exp_avx2.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -161,11 +164,62 @@ static void dequantize_bf16(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = bf16_scalar(x[i]);
 }
 
+/* ---- element-wise f32: SwiGLU and softmax's exponentials ---- */
+
+/* The lanes [0, m) of a tail of m < 8 elements, for maskload/maskstore. */
+static __m256i tail_mask(int64_t m) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)m), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* g / (1 + e^-g) * u, 8 lanes (the division keeps a NaN gate NaN). */
+static inline __m256 swiglu8(__m256 g, __m256 u) {
+    const __m256 e = mote__exp8_avx2(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
+/* mote_swiglu_fn: 8 at a time, the tail through masked loads and stores
+ * (the same operations, so any split of a range gives the same bytes). */
+static void swiglu_f32(int64_t n, float *g, const float *u) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(g + i, swiglu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        _mm256_maskstore_ps(g + i, m, swiglu8(_mm256_maskload_ps(g + i, m), _mm256_maskload_ps(u + i, m)));
+    }
+}
+
+/* mote_exp_sum_fn: the sum in 8 float lanes, added in double at the end. */
+static double exp_sum_f32(int64_t n, float *x, float max) {
+    const __m256 mx = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = mote__exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), mx));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(m),
+                                       mote__exp8_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), mx)));
+        _mm256_maskstore_ps(x + i, m, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    double sum = 0.0;
+    for (int j = 0; j < 8; j++) sum += lanes[j];
+    return sum;
+}
+
 /* ---- table ---- */
 
 void mote__kernels_fill_avx2_float(mote_kernel_table *t) {
     t[MOTE_TYPE_F32].vec_dot = vec_dot_f32;
     t[MOTE_TYPE_F32].vec_dot_4 = vec_dot_4_f32;
+    t[MOTE_TYPE_F32].swiglu = swiglu_f32;
+    t[MOTE_TYPE_F32].exp_sum = exp_sum_f32;
     t[MOTE_TYPE_F32].isa = "avx2";
 
     t[MOTE_TYPE_F16].vec_dot = vec_dot_f16;
