@@ -255,6 +255,11 @@ const char *mote_ctx_kv_type(const mote_ctx *c);
 int32_t mote_ctx_n_past(const mote_ctx *c);
 /* Forget everything: the next token is evaluated at position 0. */
 void mote_ctx_reset(mote_ctx *c);
+/* Keep the first n positions of the KV cache and forget the rest: the next
+ * token is evaluated at position n (rewinding a conversation, or going back
+ * to a shared prefix). mote_ctx_logits keeps the last evaluated token's
+ * until the next decode. MOTE_ERR_RANGE unless 0 <= n <= n_past. */
+mote_status mote_ctx_truncate(mote_ctx *c, int32_t n, mote_error *err);
 
 /* Evaluate tokens[0..n) at positions n_past.. and append them to the KV
  * cache. If logits != NULL it receives n * n_vocab floats (one row per token);

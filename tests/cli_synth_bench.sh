@@ -156,12 +156,32 @@ else
 fi
 if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 0 -r 1 --bw-mib 64 --mmap -o csv >"$tmp/b.csv" 2>"$tmp/err" && \
    [ "$(wc -l <"$tmp/b.csv")" -eq 2 ] && head -1 "$tmp/b.csv" | grep -q '^model,.*,weights,test,.*tokens_per_s.*roofline_fraction$' && \
-   sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,mmap,pp8,8,0,1,.*,$bpt," && grep -q "weights mapped from the file" "$tmp/err"; then t_ok bench_csv
+   sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,mmap,pp8,8,0,0,1,.*,$bpt," && grep -q "weights mapped from the file" "$tmp/err"; then t_ok bench_csv
 else t_fail bench_csv "$(head -c 300 "$tmp/b.csv")"; fi
 if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 0 -n 2 -r 1 --bw-mib 64 -o md >"$tmp/b.md" 2>/dev/null && \
    [ "$(wc -l <"$tmp/b.md")" -eq 3 ] && head -1 "$tmp/b.md" | grep -q '^| model | size .* t/s .* roofline |$' && \
    sed -n 3p "$tmp/b.md" | grep -q '| s_q4_0 | .* | q4_0 | .* | tg2 | [0-9.]* ± [0-9.]* |'; then t_ok bench_md
 else t_fail bench_md "$(cat "$tmp/b.md" | head -c 400)"; fi
+# -d: both tests after 6 tokens in the cache, named "@ d6", n_depth 6, the
+# cache sized for depth + the longer test; a negative depth is refused.
+if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 4 -n 2 -d 6 -r 2 -t 1 --bw-mib 64 -o json >"$tmp/d.json" 2>"$tmp/err"; then
+  msg=$($PY - "$tmp/d.json" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+if [r["test"] for r in rows] != ["pp4 @ d6", "tg2 @ d6"]: print("tests %s" % [r["test"] for r in rows]); sys.exit(0)
+if [r["n_depth"] for r in rows] != [6, 6]: print("n_depth %s" % [r["n_depth"] for r in rows]); sys.exit(0)
+# f32 cache: 10 positions x 2 (K, V) x 288 values x 4 bytes x 1 layer
+if any(r["kv_bytes"] != 10 * 2 * 288 * 4 for r in rows): print("kv_bytes %s" % [r["kv_bytes"] for r in rows]); sys.exit(0)
+if not all(r["tokens_per_s"] > 0 for r in rows): print("tokens/s %s" % [r["tokens_per_s"] for r in rows]); sys.exit(0)
+print("ok")
+EOF
+)
+  if [ "$msg" = ok ] && grep -q "context filled to depth 6" "$tmp/err"; then t_ok bench_depth; else t_fail bench_depth "$msg $(head -c 200 "$tmp/err")"; fi
+else
+  t_fail bench_depth "$(head -c 300 "$tmp/err")"
+fi
+if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -d -1 >/dev/null 2>"$tmp/err"; then t_fail bench_depth_negative "accepted -d -1"
+else grep -q -- "-d" "$tmp/err" && t_ok bench_depth_negative || t_fail bench_depth_negative "$(head -c 200 "$tmp/err")"; fi
 # --mmap / --no-mmap: `mote run` says where the weights are, and both give the same greedy text.
 for mode in "--mmap mmap" "--no-mmap read"; do
   set -- $mode

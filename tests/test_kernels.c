@@ -491,8 +491,10 @@ static void test_gemv(void) {
  * variant of the level: y0 + sum_r a[r] W[r] against a double-precision sum
  * within (n_rows + 2) * 2^-24 * (|y0| + sum |a w|) per element (one
  * rounding a row), for column counts around the register chunks (8, 32,
- * 64) and 1 to 65 rows with padded rows; the variants give the same bytes
- * (each element adds the rows in the same order, fused). */
+ * 64) and 1 to 65 rows with padded rows, for 1, 4 and 5 vectors at once
+ * (rows of a and y padded too, the padding left alone); every variant and
+ * vector count gives the bytes of one-vector calls (each element adds the
+ * rows in the same order, fused). */
 static void test_gemv_t(void) {
     mote_gemv_t_fn kern[3];
     int n_kern = 0;
@@ -507,37 +509,59 @@ static void test_gemv_t(void) {
     if (n_kern == 0) T_SKIP("this level has no f32 gemv_t kernel");
     static const int64_t cols[] = {1, 7, 8, 31, 33, 64, 100, 130};
     static const int64_t rows[] = {1, 2, 17, 65};
+    /* 1 vector; 4 (the kernels' group); 5 (a group and one more) */
+    static const int32_t n_as[] = {1, 4, 5};
     for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
         for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
-            const int64_t n = cols[ci], nr = rows[ri], stride = n + 3;
-            float *w = malloc((size_t)(stride * nr) * sizeof(float)), *a = malloc((size_t)nr * sizeof(float));
-            float *y0 = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
-            float *first = malloc((size_t)n * sizeof(float));
-            fill_random(w, stride * nr);
-            fill_random(a, nr);
-            fill_random(y0, n);
-            for (int ki = 0; ki < n_kern && !t_cur_failed; ki++) {
-                memcpy(y, y0, (size_t)n * sizeof(float));
-                kern[ki](n, w, (size_t)stride * sizeof(float), nr, a, y);
-                for (int64_t j = 0; j < n && !t_cur_failed; j++) {
-                    double want = y0[j], mag = fabs(y0[j]);
-                    for (int64_t r = 0; r < nr; r++) {
-                        want += (double)a[r] * w[r * stride + j];
-                        mag += fabs((double)a[r] * w[r * stride + j]);
+            for (size_t ai = 0; ai < sizeof n_as / sizeof n_as[0]; ai++) {
+                const int64_t n = cols[ci], nr = rows[ri], stride = n + 3;
+                const int32_t n_a = n_as[ai];
+                const size_t a_stride = (size_t)nr + 2, y_stride = (size_t)n + 5;
+                float *w = malloc((size_t)(stride * nr) * sizeof(float));
+                float *a = malloc((size_t)n_a * a_stride * sizeof(float));
+                float *y0 = malloc((size_t)n_a * y_stride * sizeof(float));
+                float *y = malloc((size_t)n_a * y_stride * sizeof(float));
+                float *one = malloc((size_t)n_a * y_stride * sizeof(float));
+                fill_random(w, stride * nr);
+                fill_random(a, (int64_t)((size_t)n_a * a_stride));
+                fill_random(y0, (int64_t)((size_t)n_a * y_stride));
+                for (int ki = 0; ki < n_kern && !t_cur_failed; ki++) {
+                    memcpy(y, y0, (size_t)n_a * y_stride * sizeof(float));
+                    kern[ki](n, w, (size_t)stride * sizeof(float), nr, n_a, a, a_stride, y, y_stride);
+                    for (int32_t i = 0; i < n_a; i++) {
+                        const float *ai_ = a + (size_t)i * a_stride, *y0i = y0 + (size_t)i * y_stride;
+                        const float *yi = y + (size_t)i * y_stride;
+                        for (int64_t j = 0; j < n && !t_cur_failed; j++) {
+                            double want = y0i[j], mag = fabs(y0i[j]);
+                            for (int64_t r = 0; r < nr; r++) {
+                                want += (double)ai_[r] * w[r * stride + j];
+                                mag += fabs((double)ai_[r] * w[r * stride + j]);
+                            }
+                            const double tol = (double)(nr + 2) * 0x1p-24 * mag;
+                            T_CHECK(fabs(yi[j] - want) <= tol,
+                                    "kernel %d n=%lld rows=%lld vector %d of %d col %lld: %.9g vs %.9g (tolerance %.3g)",
+                                    ki, (long long)n, (long long)nr, i, n_a, (long long)j, yi[j], want, tol);
+                        }
+                        /* the padding between the y rows is not written */
+                        for (size_t j = (size_t)n; j < y_stride && !t_cur_failed; j++)
+                            T_CHECK(yi[j] == y0i[j], "kernel %d wrote past column %lld of vector %d", ki,
+                                    (long long)n, i);
                     }
-                    const double tol = (double)(nr + 2) * 0x1p-24 * mag;
-                    T_CHECK(fabs(y[j] - want) <= tol, "kernel %d n=%lld rows=%lld col %lld: %.9g vs %.9g (tolerance %.3g)",
-                            ki, (long long)n, (long long)nr, (long long)j, y[j], want, tol);
+                    /* the bytes of one-vector calls of kernel 0, whatever n_a */
+                    memcpy(one, y0, (size_t)n_a * y_stride * sizeof(float));
+                    for (int32_t i = 0; i < n_a; i++)
+                        kern[0](n, w, (size_t)stride * sizeof(float), nr, 1, a + (size_t)i * a_stride, 0,
+                                one + (size_t)i * y_stride, 0);
+                    T_CHECK(memcmp(one, y, (size_t)n_a * y_stride * sizeof(float)) == 0,
+                            "kernel %d n=%lld rows=%lld %d vectors: not the bytes of one-vector calls of kernel 0",
+                            ki, (long long)n, (long long)nr, n_a);
                 }
-                if (ki == 0) memcpy(first, y, (size_t)n * sizeof(float));
-                else T_CHECK(memcmp(first, y, (size_t)n * sizeof(float)) == 0,
-                             "kernel %d n=%lld rows=%lld: not the bytes of kernel 0", ki, (long long)n, (long long)nr);
+                free(w);
+                free(a);
+                free(y0);
+                free(y);
+                free(one);
             }
-            free(w);
-            free(a);
-            free(y0);
-            free(y);
-            free(first);
         }
     }
 }
@@ -549,14 +573,15 @@ static void test_gemv_t(void) {
  *     clamped: the true value is below 1e-35); a NaN gate stays NaN; any
  *     split of the range gives the same bytes (the tail takes the vector
  *     path);
- *   exp_sum: each e^(x - max) within 4 ulp (or 1e-37 absolute, underflow)
- *     of the double exponential of the float difference x - max,
- *     the sum within 1e-6 relative of the double sum of the true values.
+ *   softmax: each e^((x - max) s) / sum within 8 ulp (or 1e-37 absolute,
+ *     underflow) of the double-precision result from the same float
+ *     argument ((x - max) and its product with s round to float, as the
+ *     contract says), at scale s 1 and 1/8.
  * Lengths 1 .. 4100, not multiples of the vector width. Prints the largest
  * errors measured. */
 static void test_elementwise(void) {
     const mote_kernel_table *k = simd_table();
-    if (!k || !k->swiglu || !k->exp_sum) T_SKIP("this level has no f32 element-wise kernels");
+    if (!k || !k->swiglu || !k->softmax) T_SKIP("this level has no f32 element-wise kernels");
     static const int64_t lens[] = {1, 3, 7, 8, 9, 17, 100, 1003, 4100};
     double worst_sw = 0.0, worst_ex = 0.0;
     for (size_t li = 0; li < sizeof lens / sizeof lens[0] && !t_cur_failed; li++) {
@@ -586,26 +611,27 @@ static void test_elementwise(void) {
                     "swiglu n=%lld split at %lld: other bytes", (long long)n, (long long)cut);
         }
 
-        /* softmax scores: spread over [-60, 0] below their max */
-        float max = -INFINITY;
-        for (int64_t i = 0; i < n; i++) {
-            g[i] = 30.0f * rng_f() - 30.0f + (i % 7 == 3 ? 20.0f : 0.0f);
-            if (g[i] > max) max = g[i];
+        /* softmax scores: spread over about [-60, 0] below their max */
+        for (int si = 0; si < 2 && !t_cur_failed; si++) {
+            const float scale = si ? 0.125f : 1.0f;
+            float max = -INFINITY;
+            for (int64_t i = 0; i < n; i++) {
+                g[i] = (30.0f * rng_f() - 30.0f + (i % 7 == 3 ? 20.0f : 0.0f)) / scale;
+                if (g[i] > max) max = g[i];
+            }
+            memcpy(got, g, (size_t)n * sizeof(float));
+            k->softmax(n, got, scale);
+            double want_sum = 0.0;
+            for (int64_t i = 0; i < n; i++) want_sum += exp((double)((g[i] - max) * scale));
+            for (int64_t i = 0; i < n && !t_cur_failed; i++) {
+                const float d = (g[i] - max) * scale; /* rounded as the contract says */
+                const double want = exp((double)d) / want_sum;
+                const double err = fabs(got[i] - want);
+                if (want > 1e-37 && err / want > worst_ex) worst_ex = err / want;
+                T_CHECK(err <= 8.0 * 0x1p-24 * want + 1e-37, "softmax n=%lld scale %g [%lld]: %.9g vs %.9g",
+                        (long long)n, scale, (long long)i, got[i], want);
+            }
         }
-        memcpy(got, g, (size_t)n * sizeof(float));
-        const double sum = k->exp_sum(n, got, max);
-        double want_sum = 0.0;
-        for (int64_t i = 0; i < n && !t_cur_failed; i++) {
-            const float d = g[i] - max; /* rounded as the kernel (and expf's callers) round it */
-            const double want = exp((double)d);
-            want_sum += want;
-            const double err = fabs(got[i] - want);
-            if (want > 1e-37 && err / want > worst_ex) worst_ex = err / want;
-            T_CHECK(err <= 4.0 * 0x1p-24 * want + 1e-37, "exp_sum n=%lld [%lld]: e^(%.9g - %.9g) = %.9g vs %.9g",
-                    (long long)n, (long long)i, g[i], max, got[i], want);
-        }
-        T_CHECK(fabs(sum - want_sum) <= 1e-6 * want_sum, "exp_sum n=%lld: sum %.9g vs %.9g", (long long)n,
-                sum, want_sum);
         free(g);
         free(u);
         free(got);
@@ -614,7 +640,7 @@ static void test_elementwise(void) {
     float g1 = NAN, u1 = 1.0f;
     k->swiglu(1, &g1, &u1);
     T_CHECK(isnan(g1), "swiglu of a NaN gate: %g, not NaN", g1);
-    printf("#   largest relative errors: swiglu %.3g, exp %.3g (in ulp: %.2f, %.2f)\n", worst_sw, worst_ex,
+    printf("#   largest relative errors: swiglu %.3g, softmax %.3g (in ulp: %.2f, %.2f)\n", worst_sw, worst_ex,
            worst_sw / 0x1p-24, worst_ex / 0x1p-24);
 }
 

@@ -144,6 +144,45 @@ static void test_decode_batch_rows(void) {
     mote_model_free(m);
 }
 
+/* mote_ctx_truncate: going back to 3 positions and decoding the same
+ * tokens again gives the same logits, bit for bit, after a different
+ * continuation was decoded in between — with the f32 cache and with a q8_0
+ * one (whose f32 window is refilled from the stored rows); keeping more
+ * positions than the context holds, or fewer than none, is MOTE_ERR_RANGE
+ * and changes nothing. */
+static void test_ctx_truncate(void) {
+    mote_model *m = load_stories();
+    if (!m) T_SKIP("stories260K.gguf is absent");
+    static const char *kv_types[] = {"f32", "q8_0"};
+    for (int ki = 0; ki < 2; ki++) {
+        mote_ctx_params p = mote_ctx_default_params();
+        p.n_ctx = 16;
+        p.kv_type = kv_types[ki];
+        mote_ctx *c;
+        mote_error err = {0};
+        T_REQUIRE(mote_ctx_new(m, &p, &c, &err) == MOTE_OK, "%s", err.msg);
+        const int32_t toks[6] = {1, 403, 407, 261, 300, 12}, other[3] = {50, 60, 70};
+        static float want[512];
+        T_REQUIRE(mote_ctx_decode(c, toks, 3, NULL, &err) == MOTE_OK && mote_ctx_decode(c, toks + 3, 3, NULL, &err) == MOTE_OK,
+                  "%s", err.msg);
+        memcpy(want, mote_ctx_logits(c), sizeof want);
+        T_CHECK(mote_ctx_truncate(c, 7, &err) == MOTE_ERR_RANGE && strstr(err.msg, "6"), "keep 7 of 6: %s", err.msg);
+        T_CHECK(mote_ctx_truncate(c, -1, &err) == MOTE_ERR_RANGE, "keep -1 accepted");
+        T_CHECK(mote_ctx_n_past(c) == 6, "a refused truncation changed n_past to %d", mote_ctx_n_past(c));
+        T_REQUIRE(mote_ctx_truncate(c, 3, &err) == MOTE_OK && mote_ctx_n_past(c) == 3, "%s", err.msg);
+        T_REQUIRE(mote_ctx_decode(c, other, 3, NULL, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(memcmp(mote_ctx_logits(c), want, sizeof want) != 0, "%s: another continuation, the same logits",
+                kv_types[ki]);
+        T_REQUIRE(mote_ctx_truncate(c, 3, &err) == MOTE_OK, "%s", err.msg);
+        T_REQUIRE(mote_ctx_decode(c, toks + 3, 3, NULL, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(memcmp(mote_ctx_logits(c), want, sizeof want) == 0, "%s: after truncating, other logits",
+                kv_types[ki]);
+        T_CHECK(mote_ctx_n_past(c) == 6, "n_past %d", mote_ctx_n_past(c));
+        mote_ctx_free(c);
+    }
+    mote_model_free(m);
+}
+
 /* A prompt longer than the context and an out-of-range id are errors. */
 static void test_decode_range_errors(void) {
     mote_model *m = load_stories();
@@ -393,6 +432,7 @@ int main(void) {
     T_RUN(test_greedy_64_golden);
     T_RUN(test_decode_batch_rows);
     T_RUN(test_decode_range_errors);
+    T_RUN(test_ctx_truncate);
     T_RUN(test_decode_allocates_nothing);
     T_RUN(test_sampler_greedy_and_seed);
     T_RUN(test_sampler_distribution);

@@ -143,13 +143,9 @@ void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, f
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 
-void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, const float *a,
-                      float *y) {
-    const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
-    if (k && k->gemv_t) {
-        k->gemv_t(n, w, row_bytes, n_rows, a, y);
-        return;
-    }
+/* One a/y pair of mote__gemv_t_f32's portable loop. */
+static void gemv_t1_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, const float *a,
+                        float *y) {
     /* Eight independent lanes per step, which compilers vectorize at -O2
      * (no reassociation: the same result with or without it). */
     for (int64_t r = 0; r < n_rows; r++) {
@@ -170,28 +166,39 @@ void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_row
     }
 }
 
-/* The portable exp_sum and swiglu (expf per element; the sum in double). */
-static double exp_sum_ref(int64_t n, float *x, float max) {
+void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, int32_t n_a,
+                      const float *a, size_t a_stride, float *y, size_t y_stride) {
+    const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
+    if (k && k->gemv_t) {
+        k->gemv_t(n, w, row_bytes, n_rows, n_a, a, a_stride, y, y_stride);
+        return;
+    }
+    for (int32_t i = 0; i < n_a; i++)
+        gemv_t1_f32(n, w, row_bytes, n_rows, a + (size_t)i * a_stride, y + (size_t)i * y_stride);
+}
+
+/* The portable softmax and swiglu (expf per element; the sum in double). */
+static void softmax_ref(int64_t n, float *x, float scale) {
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max) max = x[i];
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
+        x[i] = expf((x[i] - max) * scale);
         sum += x[i];
     }
-    return sum;
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
 static void swiglu_ref(int64_t n, float *g, const float *u) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-void mote__softmax(float *x, int64_t n) {
+void mote__softmax(float *x, int64_t n, float scale) {
     const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
-    float max = x[0];
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > max) max = x[i];
-    const double sum = k && k->exp_sum ? k->exp_sum(n, x, max) : exp_sum_ref(n, x, max);
-    float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    if (k && k->softmax) k->softmax(n, x, scale);
+    else softmax_ref(n, x, scale);
 }
 
 void mote__swiglu(float *g, const float *u, int64_t n) {

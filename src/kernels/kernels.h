@@ -73,13 +73,18 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
 #define MOTE_GEMV_MAX_COLS 32768
 
 /* The transposed product of attention's value rows, for the gemv_t entry
- * of the f32 table: y[j] += sum over r of a[r] * W[r][j] for j in [0, n),
- * r in [0, n_rows), rows row_bytes apart. Per element j the rows are added
- * in order r = 0, 1, ... (a fused multiply-add each, or a multiply and an
- * add in the portable fallback mote__gemv_t_f32): within
+ * of the f32 table, for n_a weight vectors at once (the query heads that
+ * share a kv head: each value row is read once for all of them):
+ *   y_i[j] += sum over r of a_i[r] * W[r][j]
+ * for i < n_a (a_i = a + i a_stride, y_i = y + i y_stride, in floats),
+ * j in [0, n), r in [0, n_rows), rows row_bytes apart. Per element the
+ * rows are added in order r = 0, 1, ... (a fused multiply-add each, or a
+ * multiply and an add in the portable fallback mote__gemv_t_f32), so the
+ * result does not depend on n_a: the bytes of n_a one-vector calls. Within
  * tests/test_kernels.c's tolerance of a double-precision sum. */
 typedef void (*mote_gemv_t_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,
-                               const float *a, float *y);
+                               int32_t n_a, const float *a, size_t a_stride, float *y,
+                               size_t y_stride);
 
 /* SwiGLU's gating, in place, for the swiglu entry of the f32 table:
  * g[i] = g[i] / (1 + e^-g[i]) * u[i] for i in [0, n). Every element is
@@ -88,11 +93,13 @@ typedef void (*mote_gemv_t_fn)(int64_t n, const void *w, size_t row_bytes, int64
  * over threads gives the same bytes. */
 typedef void (*mote_swiglu_fn)(int64_t n, float *g, const float *u);
 
-/* Softmax's exponentials, for the exp_sum entry of the f32 table:
- * x[i] = e^(x[i] - max) for i in [0, n), returning their sum (accumulated
- * in float lanes, the lanes added in double). Within 4 ulp of expf per
- * element (tests/test_kernels.c). */
-typedef double (*mote_exp_sum_fn)(int64_t n, float *x, float max);
+/* Attention's softmax, in place, for the softmax entry of the f32 table:
+ * x[i] = e^((x[i] - max) * scale) / sum over j of the same, for i in
+ * [0, n), n >= 1, scale > 0 (the scores' 1/sqrt(head_dim), applied here
+ * rather than in a pass of its own); the difference and the product round
+ * to float, the sum is accumulated in float lanes and added in double.
+ * Within 8 ulp of the double-precision result (tests/test_kernels.c). */
+typedef void (*mote_softmax_fn)(int64_t n, float *x, float scale);
 
 typedef struct mote_kernel_table {
     mote_vec_dot_fn vec_dot;
@@ -113,7 +120,7 @@ typedef struct mote_kernel_table {
     mote_gemv_t_fn gemv_t;
     /* f32 only, as gemv_t (NULL: mote__swiglu / mote__softmax run expf). */
     mote_swiglu_fn swiglu;
-    mote_exp_sum_fn exp_sum;
+    mote_softmax_fn softmax;
     mote_quantize_fn quantize_act;
     mote_dequantize_fn dequantize;
     mote_type vec_dot_type;
@@ -153,14 +160,15 @@ void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, f
  * different parts of one row share it). */
 float mote__rms_scale(const float *x, const float *d, int64_t n, float eps);
 
-/* y (n) += sum over r < n_rows of a[r] * row r of the f32 rows at w
- * (row_bytes apart): the f32 table's gemv_t, or a portable loop with the
- * same order of additions (mote_gemv_t_fn). */
-void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, const float *a,
-                      float *y);
+/* y_i (n) += sum over r < n_rows of a_i[r] * row r of the f32 rows at w
+ * (row_bytes apart), for i < n_a (mote_gemv_t_fn's layout): the f32
+ * table's gemv_t, or a portable loop with the same order of additions. */
+void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_rows, int32_t n_a,
+                      const float *a, size_t a_stride, float *y, size_t y_stride);
 
-/* In-place softmax over x (n): the f32 table's exp_sum, or expf. */
-void mote__softmax(float *x, int64_t n);
+/* In-place softmax of scale * x over x (n): the f32 table's softmax, or a
+ * portable loop with expf (mote_softmax_fn's contract either way). */
+void mote__softmax(float *x, int64_t n, float scale);
 
 /* g (n) = silu(g) * u, in place: the f32 table's swiglu, or expf element
  * by element (mote_swiglu_fn's contract either way). */

@@ -159,49 +159,55 @@ void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int6
 
 /* att[t] = scale * (K row t . q) for t in [0, n) over f32 rows rb bytes
  * apart: the f32 gemv kernel in one call where the level has one. */
-static void scores_f32(const mote_kernel_table *k32, int32_t hd, const float *k, size_t rb, int32_t n,
-                       const float *q, float scale, float *att) {
-    if (k32->gemv) k32->gemv(hd, k, rb, n, q, att);
-    else
-        for (int32_t t = 0; t < n; t++) att[t] = k32->vec_dot(hd, (const uint8_t *)k + (size_t)t * rb, q);
-    for (int32_t t = 0; t < n; t++) att[t] *= scale;
+/* att[i * att_stride + t] = q_i . k_t for the n_q query rows q
+ * (hd apart) and the n f32 key rows k (rb bytes apart): one matrix product
+ * with the keys as weight rows (mote__matmul_rows), so each key row is read
+ * once for the whole group of query heads — and, from 4 heads on, through
+ * the f32 gemm kernel where the table has one (each element the same
+ * operations wherever it lies in the call, kernels.h). One head goes
+ * through the gemv kernel, as vec_dot bit for bit. */
+static void scores_f32(int32_t hd, const float *k, size_t rb, int32_t n, const float *q, int32_t n_q,
+                       float *att, size_t att_stride) {
+    const mote_matrix keys = {.data = k, .type = MOTE_TYPE_F32, .n_cols = hd, .n_rows = n, .row_bytes = rb};
+    mote__matmul_rows(&keys, q, (size_t)hd * sizeof(float), n_q, att, att_stride, 0, n);
 }
 
-void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, size_t kv_off,
-                     int32_t pos, float att_scale, float *att, float *out) {
-    const mote_kernel_table *k32 = mote__kernels_for(MOTE_TYPE_F32);
-    const int32_t hd = kv->head_dim;
+void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
+                     size_t kv_off, int32_t pos, float att_scale, float *att, size_t att_stride,
+                     float *out) {
+    const int32_t hd = kv->head_dim, n = pos + 1;
     const uint8_t *kl = cache_row(kv, kv->k, l, 0), *vl = cache_row(kv, kv->v, l, 0);
-    const size_t rb = kv->row_bytes;
+    const size_t rb = kv->row_bytes, win_rb = kv->kv_dim * sizeof(float);
+    /* the value rows as f32: the cache's own, or the window */
+    const bool f32 = kv->type == MOTE_TYPE_F32;
+    const float *vf = f32 ? (const float *)(const void *)vl + kv_off : kv->win_v + kv_off;
+    const size_t v_rb = f32 ? rb : win_rb;
 
-    if (kv->type == MOTE_TYPE_F32) {
-        scores_f32(k32, hd, (const float *)(const void *)kl + kv_off, rb, pos + 1, qh, att_scale, att);
-        mote__softmax(att, pos + 1);
-        memset(out, 0, (size_t)hd * sizeof(float));
-        mote__gemv_t_f32(hd, (const float *)(const void *)vl + kv_off, rb, pos + 1, att, out);
-        return;
-    }
-
-    const size_t kd = kv->kv_dim;
-    if (kv->per_head) {
+    if (f32) {
+        scores_f32(hd, (const float *)(const void *)kl + kv_off, rb, n, qh, n_q, att, att_stride);
+    } else if (kv->per_head) {
         /* The head covers whole blocks: its bytes start at block kv_off/B;
-         * the query goes to the type's activation type once. */
+         * each query goes to the type's activation type once. */
         uint8_t *qa = kv->scratch + (size_t)ith * kv->scratch_stride;
         const mote_kernel_table *kt = kv->kt;
         const size_t off = (size_t)(kv_off / (size_t)kv->block) * kv->tr->type_size;
-        const void *q = qh;
-        if (kt->quantize_act) {
-            kt->quantize_act(qh, qa, hd);
-            q = qa;
+        for (int32_t i = 0; i < n_q; i++) {
+            const float *qi = qh + (size_t)i * hd;
+            const void *q = qi;
+            if (kt->quantize_act) {
+                kt->quantize_act(qi, qa, hd);
+                q = qa;
+            }
+            float *ai = att + (size_t)i * att_stride;
+            for (int32_t t = 0; t < n; t++) ai[t] = kt->vec_dot(hd, kl + (size_t)t * rb + off, q);
         }
-        for (int32_t t = 0; t <= pos; t++)
-            att[t] = kt->vec_dot(hd, kl + (size_t)t * rb + off, q) * att_scale;
     } else {
         /* The head lies inside blocks shared with other heads: the f32
          * window (mote__kv_store dequantized the layer's rows). */
-        scores_f32(k32, hd, kv->win_k + kv_off, kd * sizeof(float), pos + 1, qh, att_scale, att);
+        scores_f32(hd, kv->win_k + kv_off, win_rb, n, qh, n_q, att, att_stride);
     }
-    mote__softmax(att, pos + 1);
-    memset(out, 0, (size_t)hd * sizeof(float));
-    mote__gemv_t_f32(hd, kv->win_v + kv_off, kd * sizeof(float), pos + 1, att, out);
+    /* the scale goes in with the softmax (one pass less over the scores) */
+    for (int32_t i = 0; i < n_q; i++) mote__softmax(att + (size_t)i * att_stride, n, att_scale);
+    memset(out, 0, (size_t)n_q * (size_t)hd * sizeof(float));
+    mote__gemv_t_f32(hd, vf, v_rb, n, n_q, att, att_stride, out, (size_t)hd);
 }

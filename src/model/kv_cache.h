@@ -16,9 +16,11 @@
  * layer's rows 0..pos0+n-1 into an f32 window of one layer (V; K too when
  * heads sit inside blocks): each stored value is expanded once per layer
  * and batch, not once per query head and token. Reading: mote__kv_attend
- * computes one head's softmax(q.k / sqrt(d)) @ v over positions 0..pos:
- *   - f32: the f32 vec_dot of the kernel table and vectorizable axpy (the
- *     values of the f32 cache are bit-identical to those before this file);
+ * computes softmax(q.k / sqrt(d)) @ v over positions 0..pos for the query
+ * heads of one kv head (grouped-query attention reads each row once):
+ *   - f32: the scores as one f32 matrix product of the key rows with the
+ *     group's queries (gemv for one head, the gemm kernel from 4), values
+ *     by the f32 table's gemv_t;
  *   - a head that covers whole blocks (head_dim a multiple of the block):
  *     scores through the type's own vec_dot on the stored rows, the query
  *     converted once to the type's activation type (f16, or q8_0 for the
@@ -90,11 +92,17 @@ float *mote__kv_v_rows(const mote_kv_cache *kv, int32_t l, int32_t pos0);
 void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int64_t t1, int ith,
                     int nth);
 
-/* out (head_dim) = softmax(qh . k_t * att_scale) @ v_t over positions
- * t = 0..pos of layer l, where k_t, v_t are the head_dim values at kv_off
- * in row t. att: pos + 1 floats of scratch. ith: the calling thread
- * (0..n_threads-1). Allocates nothing. */
-void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, size_t kv_off,
-                     int32_t pos, float att_scale, float *att, float *out);
+/* For the n_q query heads of one token that share one kv head (rows of qh,
+ * head_dim apart): out row i (head_dim) = softmax(qh_i . k_t * att_scale)
+ * @ v_t over positions t = 0..pos of layer l, where k_t, v_t are the
+ * head_dim values at kv_off in row t; out rows head_dim apart. Each key
+ * and value row is read once for the group. att: n_q rows of scratch,
+ * att_stride >= pos + 1 floats apart. ith: the calling thread
+ * (0..n_threads-1). A head's result does not depend on n_q once n_q >= 4
+ * (the f32 gemm's per-element contract), nor on which thread computes it.
+ * Allocates nothing. */
+void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
+                     size_t kv_off, int32_t pos, float att_scale, float *att, size_t att_stride,
+                     float *out);
 
 #endif /* MOTE_KV_CACHE_H */

@@ -67,7 +67,8 @@ struct mote_ctx {
     float *xo;     /* (n_batch, q_dim) attention output */
     float *hb;     /* (n_batch, n_ff) gate, then silu(gate) * up */
     float *hb2;    /* (n_batch, n_ff) up */
-    float *att;    /* (n_threads, n_ctx) scores of one head, per thread */
+    float *att;    /* (n_threads, n_head / n_head_kv, n_ctx) scores of one kv
+                    * head's query heads, per thread */
     float *logits; /* (n_vocab) of the last evaluated token */
     float *inv_freq; /* (n_rot/2) RoPE frequencies */
     float *rope_cs;  /* (n_threads, n_rot) rope_table rows: a thread's token
@@ -376,7 +377,8 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->xo = mote__calloc(nb * q_dim, sizeof(float));
     c->hb = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
     c->hb2 = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
-    c->att = mote__calloc((size_t)n_threads * (size_t)n_ctx, sizeof(float));
+    c->att = mote__calloc((size_t)n_threads * (size_t)(hp->n_head / hp->n_head_kv) * (size_t)n_ctx,
+                          sizeof(float)); /* a kv head's query heads a thread */
     c->logits = mote__calloc((size_t)hp->n_vocab, sizeof(float));
     c->inv_freq = mote__calloc((size_t)hp->n_rot / 2, sizeof(float));
     c->rope_cs = mote__calloc((size_t)n_threads * (size_t)hp->n_rot, sizeof(float));
@@ -435,6 +437,16 @@ uint64_t mote_ctx_kv_bytes(const mote_ctx *c) { return mote__kv_bytes(&c->kv); }
 const mote_model *mote_ctx_model(const mote_ctx *c) { return c->model; }
 const char *mote_ctx_kv_type(const mote_ctx *c) { return mote__type_name(c->kv.type); }
 void mote_ctx_reset(mote_ctx *c) { c->n_past = 0; }
+mote_status mote_ctx_truncate(mote_ctx *c, int32_t n, mote_error *err) {
+    /* Rows below n stay as stored: a later batch writes rows from its own
+     * position on, and refills the f32 window of a quantized cache from
+     * the stored rows (kv_cache.h). */
+    if (n < 0 || n > c->n_past)
+        return mote__err(err, MOTE_ERR_RANGE, "cannot keep %d positions: the context holds %d",
+                         (int)n, (int)c->n_past);
+    c->n_past = n;
+    return MOTE_OK;
+}
 const mote_model *mote__ctx_model(const mote_ctx *c) { return c->model; }
 mote__lora_list *mote__ctx_lora_list(mote_ctx *c) { return &c->lora; }
 void mote__ctx_set_observer(mote_ctx *c, mote_matmul_observer fn, void *user) {
@@ -484,7 +496,13 @@ static void forward_batch(void *arg, int ith, int nth) {
     const size_t kv_dim = (size_t)hp->n_head_kv * hd, q_dim = (size_t)hp->n_head * hd;
     const int32_t group = hp->n_head / hp->n_head_kv;
     const float att_scale = 1.0f / sqrtf((float)hd);
-    float *att = c->att + (size_t)ith * c->n_ctx;
+    float *att = c->att + (size_t)ith * (size_t)group * (size_t)c->n_ctx;
+    /* Query heads per attention item: a kv head's whole group (its rows
+     * read once for all of them), halved while there are too few items
+     * for the threads — only down to multiples of 4, where a head's scores
+     * do not depend on the group size (mote__kv_attend). */
+    int32_t sub = group;
+    while (sub % 8 == 0 && n_tok * (hp->n_head / sub) < 4 * (int64_t)nth) sub /= 2;
     int seq = 0;
     int64_t t0, t1;
     mote__split_range(n_tok, ith, nth, &t0, &t1);
@@ -556,16 +574,17 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__kv_store(&c->kv, l, pos0, t0, t1, ith, nth);
         mote__threadpool_barrier(tp);
 
-        /* causal attention: (token, head) pairs taken from a counter */
+        /* causal attention: (token, run of `sub` query heads of one kv
+         * head) items taken from a counter */
         atomic_int *ctr = claim_counter(job, ith, &seq);
-        const int64_t n_items = n_tok * hp->n_head;
+        const int64_t per_tok = hp->n_head / sub, n_items = n_tok * per_tok;
         for (;;) {
             int64_t k = atomic_fetch_add(ctr, 1);
             if (k >= n_items) break;
-            int64_t t = k / hp->n_head, h = k % hp->n_head;
-            mote__kv_attend(&c->kv, ith, l, c->q + (size_t)t * q_dim + (size_t)h * hd,
+            int64_t t = k / per_tok, h = k % per_tok * sub;
+            mote__kv_attend(&c->kv, ith, l, c->q + (size_t)t * q_dim + (size_t)h * hd, sub,
                             (size_t)(h / group) * hd, pos0 + (int32_t)t, att_scale, att,
-                            c->xo + (size_t)t * q_dim + (size_t)h * hd);
+                            (size_t)c->n_ctx, c->xo + (size_t)t * q_dim + (size_t)h * hd);
         }
         mote__threadpool_barrier(tp);
 

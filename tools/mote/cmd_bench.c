@@ -43,6 +43,11 @@ static const char *bench_help =
     "  -m, --model FILE     GGUF model (Llama architecture)\n"
     "  -p, --n-prompt P     prompt tokens for pp (default 512; 0 skips pp)\n"
     "  -n, --n-gen N        generated tokens for tg (default 128; 0 skips tg)\n"
+    "  -d, --depth D        run both tests after D tokens in the cache instead of\n"
+    "                       an empty one (a long chat's speed: attention reads\n"
+    "                       D more positions a token); the D tokens are decoded\n"
+    "                       once, untimed, and each repetition goes back to them;\n"
+    "                       tests are named \"tg128 @ d1024\" (default 0)\n"
     "  -t, --threads T      threads (default: the physical cores this process may\n"
     "                       run on)\n"
     "  -r, --repetitions R  repetitions of each test (default 5)\n"
@@ -52,7 +57,8 @@ static const char *bench_help =
     "                       the last-level cache, 256 to 1024 MiB)\n"
     "  --kv-type T          KV cache element type: f32 (default), f16, bf16, q8_0,\n"
     "                       q5_1, q5_0, q4_1, q4_0, iq4_nl; the cache (max(P, N)\n"
-    "                       positions) and its size are in the kv cache column\n";
+    "                       positions, D more with -d) and its size are in the kv\n"
+    "                       cache column\n";
 
 typedef enum { OUT_MD, OUT_CSV, OUT_JSON } out_fmt;
 
@@ -60,8 +66,8 @@ typedef enum { OUT_MD, OUT_CSV, OUT_JSON } out_fmt;
 #define BW_PASSES 9
 
 typedef struct bench_result {
-    char test[32];     /* "pp512", "tg128" */
-    int64_t n_prompt, n_gen;
+    char test[48];     /* "pp512", "tg128", "tg128 @ d1024" */
+    int64_t n_prompt, n_gen, n_depth;
     double tps_median, tps_stddev;
     double *samples;   /* (reps) tokens/s of each repetition */
     double *bw_samples; /* (reps) tg: bandwidth measured just before each */
@@ -139,7 +145,7 @@ static uint64_t bw_read_bytes(uint64_t bytes_per_token, int64_t n_gen) {
  * reach). The bandwidth reported is the median of the repetitions'
  * figures, the fraction median tokens/s x bytes/token over it. */
 static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const int32_t *tokens,
-                    int64_t n_prompt, int64_t n_gen, bench_result *r) {
+                    int64_t n_prompt, int64_t n_gen, int64_t n_depth, bench_result *r) {
     mote_error err = {0};
     for (int64_t rep = 0; rep < bs->reps; rep++) {
         if (n_prompt == 0 &&
@@ -147,7 +153,8 @@ static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const
                                            bw_read_bytes(bs->bytes_per_token, n_gen),
                                            &r->bw_samples[rep], &err))
             return cli_fail("bench", "%s", err.msg);
-        mote_ctx_reset(c);
+        /* back to the depth's tokens (decoded once by cmd_bench) */
+        if (mote_ctx_truncate(c, (int32_t)n_depth, &err)) return cli_fail("bench", "%s", err.msg);
         double t0 = mote_time_now(), dt;
         int64_t n_tok;
         if (n_prompt > 0) {
@@ -227,7 +234,7 @@ static void print_escaped(const char *s, bool json) {
 
 /* CSV: a header line, then one row per test with the JSON line's scalars. */
 static void print_csv_header(void) {
-    printf("model,general_name,model_path,model_size,n_params,type,isa,threads,kv_type,kv_bytes,weights,test,n_prompt,n_gen,reps,"
+    printf("model,general_name,model_path,model_size,n_params,type,isa,threads,kv_type,kv_bytes,weights,test,n_prompt,n_gen,n_depth,reps,"
            "tokens_per_s,stddev,bytes_per_token,bandwidth_gbs,roofline_fraction\n");
 }
 
@@ -237,9 +244,9 @@ static void print_csv_row(const bench_setup *bs, const bench_result *r) {
     print_escaped(bs->info.name ? bs->info.name : "", false);
     putchar(',');
     print_escaped(bs->model_path, false);
-    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%s,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
+    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%s,%lld,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
-           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, bs->info.storage, r->test, (long long)r->n_prompt, (long long)r->n_gen,
+           bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, bs->info.storage, r->test, (long long)r->n_prompt, (long long)r->n_gen, (long long)r->n_depth,
            (long long)bs->reps, r->tps_median, r->tps_stddev, (unsigned long long)bs->bytes_per_token,
            r->bandwidth_gbs, roofline(bs, r));
 }
@@ -253,11 +260,12 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
     printf(", \"model_path\": ");
     print_escaped(bs->model_path, true);
     printf(", \"model_size\": %llu, \"n_params\": %llu, \"type\": \"%s\", \"isa\": \"%s\", "
-           "\"threads\": %lld, \"kv_type\": \"%s\", \"kv_bytes\": %llu, \"weights\": \"%s\", \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"reps\": %lld, "
+           "\"threads\": %lld, \"kv_type\": \"%s\", \"kv_bytes\": %llu, \"weights\": \"%s\", \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, \"reps\": %lld, "
            "\"tokens_per_s\": %.4f, \"stddev\": %.4f, \"samples_ts\": [",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
            bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, bs->info.storage,
-           r->test, (long long)r->n_prompt, (long long)r->n_gen, (long long)bs->reps, r->tps_median, r->tps_stddev);
+           r->test, (long long)r->n_prompt, (long long)r->n_gen, (long long)r->n_depth, (long long)bs->reps, r->tps_median,
+           r->tps_stddev);
     for (int64_t i = 0; i < bs->reps; i++) printf("%s%.4f", i ? ", " : "", r->samples[i]);
     printf("], \"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
            "\"roofline_fraction\": %.6f}\n",
@@ -269,7 +277,7 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
 
 int cmd_bench(int argc, char **argv) {
     bench_setup bs = {.n_threads = 0, .reps = 5};
-    int64_t n_prompt = 512, n_gen = 128, bw_mib = 0;
+    int64_t n_prompt = 512, n_gen = 128, n_depth = 0, bw_mib = 0;
     const char *kv_type = NULL;
     out_fmt fmt = OUT_MD;
     mote_load_mode load_mode = MOTE_LOAD_AUTO;
@@ -280,6 +288,7 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { VAL(); bs.model_path = v; }
         else if (!strcmp(a, "-p") || !strcmp(a, "--n-prompt")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_prompt)) return 2; }
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-gen")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_gen)) return 2; }
+        else if (!strcmp(a, "-d") || !strcmp(a, "--depth")) { VAL(); if (!cli_parse_i64("bench", a, v, 0, 1 << 20, &n_depth)) return 2; }
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1024, &bs.n_threads)) return 2; }
         else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) { VAL(); if (!cli_parse_i64("bench", a, v, 1, 1000, &bs.reps)) return 2; }
         else if (!strcmp(a, "--kv-type")) { VAL(); kv_type = v; }
@@ -314,7 +323,8 @@ int cmd_bench(int argc, char **argv) {
 
     int rc = 0;
     mote_ctx *c = NULL;
-    int64_t n_tokens = n_prompt > n_gen ? n_prompt : n_gen;
+    /* the depth's tokens, then the tests' */
+    int64_t n_tokens = n_depth + (n_prompt > n_gen ? n_prompt : n_gen);
     int32_t *tokens = malloc((size_t)n_tokens * sizeof *tokens);
     bench_result res[2];
     int n_res = 0;
@@ -352,6 +362,17 @@ int cmd_bench(int argc, char **argv) {
     /* Warm-up: one token reads every weight once (pages them in). */
     mote_ctx_reset(c);
     if (mote_ctx_decode(c, tokens, 1, NULL, &err)) { rc = cli_fail("bench", "%s", err.msg); goto done; }
+    /* The depth: decoded once; each repetition truncates back to it. */
+    mote_ctx_reset(c);
+    if (n_depth > 0) {
+        double t0 = mote_time_now();
+        if (mote_ctx_decode(c, tokens, (int32_t)n_depth, NULL, &err)) {
+            rc = cli_fail("bench", "filling the context to depth %lld: %s", (long long)n_depth, err.msg);
+            goto done;
+        }
+        fprintf(stderr, "mote bench: context filled to depth %lld in %.1f s\n", (long long)n_depth,
+                mote_time_now() - t0);
+    }
 
     if (fmt == OUT_MD) print_md_header();
     else if (fmt == OUT_CSV) print_csv_header();
@@ -360,9 +381,12 @@ int cmd_bench(int argc, char **argv) {
         if (p == 0 && g == 0) continue;
         bench_result *r = &res[n_res];
         snprintf(r->test, sizeof r->test, k == 0 ? "pp%lld" : "tg%lld", (long long)(p + g));
+        if (n_depth > 0)
+            snprintf(r->test + strlen(r->test), sizeof r->test - strlen(r->test), " @ d%lld", (long long)n_depth);
         r->n_prompt = p;
         r->n_gen = g;
-        if ((rc = run_test(c, &bs, bs.bw_buffer_bytes, tokens, p, g, r))) goto done;
+        r->n_depth = n_depth;
+        if ((rc = run_test(c, &bs, bs.bw_buffer_bytes, tokens + n_depth, p, g, n_depth, r))) goto done;
         n_res++;
         if (fmt == OUT_MD) print_md_row(&bs, r);
         else if (fmt == OUT_CSV) print_csv_row(&bs, r);

@@ -2,7 +2,7 @@
  * on aarch64: vec_dot, vec_dot_4 (one weight row against 4 activation
  * rows), the f32 <-> f16 / bf16 conversions used as quantize_act and
  * dequantize, and the f32 element-wise kernels of the forward pass (SwiGLU,
- * softmax's exponentials).
+ * attention's softmax).
  *
  * Not here: the block types (quant_neon.c), the decision to use these
  * (dispatch.c, after getauxval says the CPU has the dot-product extension
@@ -157,7 +157,7 @@ static void dequantize_bf16(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = bf16_scalar(x[i]);
 }
 
-/* ---- element-wise f32: SwiGLU and softmax's exponentials ---- */
+/* ---- element-wise f32: SwiGLU and softmax ---- */
 
 /* e^x, 4 lanes: the same reduction and polynomial as x86/exp_avx2.h (x = n
  * ln2 + r, |r| <= ln2/2, degree 6, times 2^n in the exponent bits); within
@@ -200,34 +200,48 @@ static void swiglu_f32(int64_t n, float *g, const float *u) {
     }
 }
 
-/* mote_exp_sum_fn: the sum in 4 float lanes, added in double at the end. */
-static double exp_sum_f32(int64_t n, float *x, float max) {
-    const float32x4_t mx = vdupq_n_f32(max);
+/* mote_softmax_fn: a pass for the max, one for the exponentials and their
+ * sum (4 float lanes, added in double), one to normalize; the tail through
+ * zero-padded copies. */
+static void softmax_f32(int64_t n, float *x, float scale) {
+    const int64_t n4 = n & ~(int64_t)3;
+    float max = x[0];
+    if (n4 > 0) {
+        float32x4_t mx = vld1q_f32(x);
+        for (int64_t i = 4; i < n4; i += 4) mx = vmaxnmq_f32(mx, vld1q_f32(x + i));
+        max = vmaxnmvq_f32(mx);
+    }
+    for (int64_t i = n4; i < n; i++)
+        if (x[i] > max) max = x[i];
+    const float32x4_t m = vdupq_n_f32(max), s = vdupq_n_f32(scale);
     float32x4_t acc = vdupq_n_f32(0.0f);
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + i), mx));
+    for (int64_t i = 0; i < n4; i += 4) {
+        const float32x4_t e = exp4(vmulq_f32(vsubq_f32(vld1q_f32(x + i), m), s));
         vst1q_f32(x + i, e);
         acc = vaddq_f32(acc, e);
     }
     float lanes[4];
     vst1q_f32(lanes, acc);
     double sum = ((double)lanes[0] + lanes[1]) + ((double)lanes[2] + lanes[3]);
-    if (i < n) {
-        float t[4] = {0};
-        memcpy(t, x + i, (size_t)(n - i) * sizeof(float));
-        vst1q_f32(t, exp4(vsubq_f32(vld1q_f32(t), mx)));
-        memcpy(x + i, t, (size_t)(n - i) * sizeof(float));
-        for (int64_t j = 0; j < n - i; j++) sum += t[j];
+    float t[4] = {0};
+    if (n4 < n) {
+        memcpy(t, x + n4, (size_t)(n - n4) * sizeof(float));
+        vst1q_f32(t, exp4(vmulq_f32(vsubq_f32(vld1q_f32(t), m), s)));
+        for (int64_t j = 0; j < n - n4; j++) sum += t[j];
     }
-    return sum;
+    const float32x4_t inv = vdupq_n_f32((float)(1.0 / sum));
+    for (int64_t i = 0; i < n4; i += 4) vst1q_f32(x + i, vmulq_f32(vld1q_f32(x + i), inv));
+    if (n4 < n) {
+        vst1q_f32(t, vmulq_f32(vld1q_f32(t), inv));
+        memcpy(x + n4, t, (size_t)(n - n4) * sizeof(float));
+    }
 }
 
 void mote__kernels_fill_neon_float(mote_kernel_table *t) {
     t[MOTE_TYPE_F32].vec_dot = vec_dot_f32;
     t[MOTE_TYPE_F32].vec_dot_4 = vec_dot_4_f32;
     t[MOTE_TYPE_F32].swiglu = swiglu_f32;
-    t[MOTE_TYPE_F32].exp_sum = exp_sum_f32;
+    t[MOTE_TYPE_F32].softmax = softmax_f32;
     t[MOTE_TYPE_F32].isa = "neon";
 
     t[MOTE_TYPE_F16].vec_dot = vec_dot_f16;

@@ -2,7 +2,7 @@
  * f16 and bf16: vec_dot (one row . one activation row), vec_dot_4 (one row
  * against 4 activation rows, the prompt-matmul tile), the f32 <-> f16 /
  * bf16 conversions used as quantize_act and dequantize, and the f32
- * element-wise kernels of the forward pass (SwiGLU, softmax's exponentials,
+ * element-wise kernels of the forward pass (SwiGLU, attention's softmax,
  * with exp_avx2.h's e^x).
  *
  * Not here: the quantized types (quant_avx2.c), the choice to use these
@@ -27,6 +27,7 @@
 #include "avx2_util.h"
 #include "exp_avx2.h"
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 /* ---- helpers ---- */
@@ -164,7 +165,7 @@ static void dequantize_bf16(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = bf16_scalar(x[i]);
 }
 
-/* ---- element-wise f32: SwiGLU and softmax's exponentials ---- */
+/* ---- element-wise f32: SwiGLU and softmax ---- */
 
 /* The lanes [0, m) of a tail of m < 8 elements, for maskload/maskstore. */
 static __m256i tail_mask(int64_t m) {
@@ -189,28 +190,40 @@ static void swiglu_f32(int64_t n, float *g, const float *u) {
     }
 }
 
-/* mote_exp_sum_fn: the sum in 8 float lanes, added in double at the end. */
-static double exp_sum_f32(int64_t n, float *x, float max) {
-    const __m256 mx = _mm256_set1_ps(max);
+/* mote_softmax_fn: a pass for the max, one for the exponentials and their
+ * sum (8 float lanes, added in double), one to normalize; tails masked
+ * (max: missing lanes -inf; sum: 0). */
+static void softmax_f32(int64_t n, float *x, float scale) {
+    const int64_t n8 = n & ~(int64_t)7;
+    const __m256i tm = tail_mask(n - n8);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    __m256 mx = ninf;
+    for (int64_t i = 0; i < n8; i += 8) mx = _mm256_max_ps(_mm256_loadu_ps(x + i), mx);
+    if (n8 < n) mx = _mm256_max_ps(_mm256_blendv_ps(ninf, _mm256_maskload_ps(x + n8, tm), _mm256_castsi256_ps(tm)), mx);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, mx);
+    float max = lanes[0];
+    for (int j = 1; j < 8; j++) max = lanes[j] > max ? lanes[j] : max;
+
+    const __m256 m = _mm256_set1_ps(max), s = _mm256_set1_ps(scale);
     __m256 acc = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 e = mote__exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), mx));
+    for (int64_t i = 0; i < n8; i += 8) {
+        const __m256 e = mote__exp8_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), s));
         _mm256_storeu_ps(x + i, e);
         acc = _mm256_add_ps(acc, e);
     }
-    if (i < n) {
-        const __m256i m = tail_mask(n - i);
-        const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(m),
-                                       mote__exp8_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), mx)));
-        _mm256_maskstore_ps(x + i, m, e);
+    if (n8 < n) {
+        const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(tm),
+                                       mote__exp8_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + n8, tm), m), s)));
+        _mm256_maskstore_ps(x + n8, tm, e);
         acc = _mm256_add_ps(acc, e);
     }
-    float lanes[8];
     _mm256_storeu_ps(lanes, acc);
     double sum = 0.0;
     for (int j = 0; j < 8; j++) sum += lanes[j];
-    return sum;
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+    for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    if (n8 < n) _mm256_maskstore_ps(x + n8, tm, _mm256_mul_ps(_mm256_maskload_ps(x + n8, tm), inv));
 }
 
 /* ---- table ---- */
@@ -219,7 +232,7 @@ void mote__kernels_fill_avx2_float(mote_kernel_table *t) {
     t[MOTE_TYPE_F32].vec_dot = vec_dot_f32;
     t[MOTE_TYPE_F32].vec_dot_4 = vec_dot_4_f32;
     t[MOTE_TYPE_F32].swiglu = swiglu_f32;
-    t[MOTE_TYPE_F32].exp_sum = exp_sum_f32;
+    t[MOTE_TYPE_F32].softmax = softmax_f32;
     t[MOTE_TYPE_F32].isa = "avx2";
 
     t[MOTE_TYPE_F16].vec_dot = vec_dot_f16;

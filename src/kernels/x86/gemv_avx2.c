@@ -311,8 +311,8 @@ static void gemv_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n
 }
 
 #define GEMV_T_ROW(r) ((const float *)(const void *)((const uint8_t *)vw + (size_t)(r) * row_bytes))
-/* Columns [j, j + 4 W) at a time while they last: four accumulators of W
- * floats (type V) held over all rows. */
+/* One a/y pair: columns [j, j + 4 W) at a time while they last, four
+ * accumulators of W floats (type V) held over all rows. */
 #define GEMV_T_CHUNKS(V, W, LOAD, STORE, SET1, FMA)                                       \
     for (; j + 4 * (W) <= n; j += 4 * (W)) {                                              \
         V y0 = LOAD(y + j), y1 = LOAD(y + j + (W)), y2 = LOAD(y + j + 2 * (W));              \
@@ -331,8 +331,34 @@ static void gemv_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n
         STORE(y + j + 3 * (W), y3);                                                       \
     }
 
-static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
-                            const float *a, float *y) {
+/* Four a/y pairs (a query group's heads) at once: columns [j, j + NV W)
+ * at a time, 4 x NV accumulators, each row's NV vectors loaded once for
+ * the four. Per element the same FMA chain as GEMV_T_CHUNKS, so the same
+ * bytes as four single calls. */
+#define GEMV_T_CHUNKS4(A, Y, V, W, NV, LOAD, STORE, SET1, FMA)                                  \
+    for (; j + (NV) * (W) <= n; j += (NV) * (W)) {                                        \
+        V acc[4][NV];                                                                     \
+        _Pragma("GCC unroll 4") for (int h = 0; h < 4; h++)                               \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++)                        \
+                acc[h][v] = LOAD((Y) + (size_t)h * y_stride + j + v * (W));                  \
+        for (int64_t r = 0; r < n_rows; r++) {                                            \
+            const float *w = GEMV_T_ROW(r) + j;                                           \
+            V wv[NV];                                                                     \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) wv[v] = LOAD(w + v * (W)); \
+            _Pragma("GCC unroll 4") for (int h = 0; h < 4; h++) {                         \
+                const V ar = SET1((A)[(size_t)h * a_stride + (size_t)r]);                   \
+                _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++)                    \
+                    acc[h][v] = FMA(ar, wv[v], acc[h][v]);                                \
+            }                                                                             \
+        }                                                                                 \
+        _Pragma("GCC unroll 4") for (int h = 0; h < 4; h++)                               \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++)                        \
+                STORE((Y) + (size_t)h * y_stride + j + v * (W), acc[h][v]);                  \
+    }
+
+/* One a/y pair over columns [0, n). */
+static void gemv_t1_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                             const float *a, float *y) {
     int64_t j = 0;
     GEMV_T_CHUNKS(__m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
     for (; j + 8 <= n; j += 8) {
@@ -348,8 +374,28 @@ static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t
     }
 }
 
-TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
-                                          const float *a, float *y) {
+/* mote_gemv_t_fn: heads four at a time over the columns of whole 16-wide
+ * chunks, the rest (columns and heads) through the one-pair kernel, whose
+ * per-element operations are the same. */
+static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows, int32_t n_a,
+                            const float *a, size_t a_stride, float *y, size_t y_stride) {
+    int32_t i = 0;
+    for (; i + 4 <= n_a; i += 4) {
+        const float *a4 = a + (size_t)i * a_stride;
+        float *y4 = y + (size_t)i * y_stride;
+        int64_t j = 0;
+        GEMV_T_CHUNKS4(a4, y4, __m256, 8, 2, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
+        if (j < n)
+            for (int h = 0; h < 4; h++)
+                gemv_t1_f32_avx2(n - j, (const float *)vw + j, row_bytes, n_rows, a4 + (size_t)h * a_stride,
+                                 y4 + (size_t)h * y_stride + j);
+    }
+    for (; i < n_a; i++)
+        gemv_t1_f32_avx2(n, vw, row_bytes, n_rows, a + (size_t)i * a_stride, y + (size_t)i * y_stride);
+}
+
+TARGET_512F static void gemv_t1_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                                           const float *a, float *y) {
     int64_t j = 0;
     GEMV_T_CHUNKS(__m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
     for (; j < n; j += 16) {
@@ -360,7 +406,26 @@ TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_
         _mm512_mask_storeu_ps(y + j, m, y0);
     }
 }
+
+TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
+                                          int32_t n_a, const float *a, size_t a_stride, float *y,
+                                          size_t y_stride) {
+    int32_t i = 0;
+    for (; i + 4 <= n_a; i += 4) {
+        const float *a4 = a + (size_t)i * a_stride;
+        float *y4 = y + (size_t)i * y_stride;
+        int64_t j = 0;
+        GEMV_T_CHUNKS4(a4, y4, __m512, 16, 4, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
+        if (j < n)
+            for (int h = 0; h < 4; h++)
+                gemv_t1_f32_avx512(n - j, (const float *)vw + j, row_bytes, n_rows, a4 + (size_t)h * a_stride,
+                                   y4 + (size_t)h * y_stride + j);
+    }
+    for (; i < n_a; i++)
+        gemv_t1_f32_avx512(n, vw, row_bytes, n_rows, a + (size_t)i * a_stride, y + (size_t)i * y_stride);
+}
 #undef GEMV_T_CHUNKS
+#undef GEMV_T_CHUNKS4
 #undef GEMV_T_ROW
 
 /* ---- table ---- */
