@@ -14,13 +14,15 @@
 #      tokens/s), where other parts add them.
 #
 # Environment: BENCH_THREADS (2), BENCH_P (512), BENCH_N (128), BENCH_R (3),
-# BENCH_TYPES ("q4_0 q8_0 f16"), BENCH_PRESET (tinyllama-1.1b).
+# BENCH_TYPES ("q4_0 q8_0 f16"), BENCH_PRESET (tinyllama-1.1b), BENCH_D
+# (context depth before each test, `mote bench -d`; 0).
 BUILD=${1:-build}
 MOTE="$BUILD/mote"
 T=${BENCH_THREADS:-2}
 P=${BENCH_P:-512}
 N=${BENCH_N:-128}
 R=${BENCH_R:-3}
+D=${BENCH_D:-0}
 TYPES=${BENCH_TYPES:-"q4_0 q8_0 f16"}
 PRESET=${BENCH_PRESET:-tinyllama-1.1b}
 S=${MOTE_SHARED:-../shared}/assets/models/stories260K.gguf
@@ -44,7 +46,7 @@ done
 
 first=1
 for f in $models; do
-  out=$("$MOTE" bench -m "$f" -t "$T" -p "$P" -n "$N" -r "$R" -o md 2>"$BUILD/bench/last.err")
+  out=$("$MOTE" bench -m "$f" -t "$T" -p "$P" -n "$N" -d "$D" -r "$R" -o md 2>"$BUILD/bench/last.err")
   if [ $? -ne 0 ]; then echo "bench: mote bench failed on $f: $(cat "$BUILD/bench/last.err")"; continue; fi
   if [ $first -eq 1 ]; then printf '%s\n' "$out"; first=0; else printf '%s\n' "$out" | tail -n +3; fi
 done
