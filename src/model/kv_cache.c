@@ -157,8 +157,6 @@ void mote__kv_store(mote_kv_cache *kv, int32_t l, int32_t pos0, int64_t t0, int6
 
 /* ---- attention ---- */
 
-/* att[t] = scale * (K row t . q) for t in [0, n) over f32 rows rb bytes
- * apart: the f32 gemv kernel in one call where the level has one. */
 /* att[i * att_stride + t] = q_i . k_t for the n_q query rows q
  * (hd apart) and the n f32 key rows k (rb bytes apart): one matrix product
  * with the keys as weight rows (mote__matmul_rows), so each key row is read

@@ -296,11 +296,14 @@ static bool has_avx512_f16(void) {
 
 /* ---- f32: attention's scores and weighted value sums ----
  * gemv: per row the sum of vec_dot_f32 (AVX2_DOT_ORDERED), bit for bit,
- * without a call per row: attention's scores are one call over all stored
- * positions of a head. gemv_t (kernels.h): y += sum_r a[r] W[r], columns
- * in chunks held in registers (AVX2: 32 floats, AVX-512: 64) while the
- * rows stream through them, one FMA per row and 8 or 16 columns; each
- * element adds the rows in order, so both variants give the same bytes. */
+ * without a call per row: one head's attention scores are one call over
+ * all stored positions. gemv_t (kernels.h): y_i += sum_r a_i[r] W[r] for
+ * the query heads of one kv head, columns in chunks held in registers
+ * while the rows stream through them, one FMA per row and 8 or 16 columns:
+ * four heads at a time (AVX2: 16 columns each, AVX-512: 64), each row's
+ * chunk loaded once for the four, then single heads (32 / 64 columns).
+ * Each element adds the rows in order, so every variant and head count
+ * gives the same bytes. */
 static void gemv_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
                           const void *vact, float *y) {
     const float *act = vact;
@@ -374,25 +377,26 @@ static void gemv_t1_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_
     }
 }
 
-/* mote_gemv_t_fn: heads four at a time over the columns of whole 16-wide
- * chunks, the rest (columns and heads) through the one-pair kernel, whose
- * per-element operations are the same. */
-static void gemv_t_f32_avx2(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows, int32_t n_a,
-                            const float *a, size_t a_stride, float *y, size_t y_stride) {
-    int32_t i = 0;
-    for (; i + 4 <= n_a; i += 4) {
-        const float *a4 = a + (size_t)i * a_stride;
-        float *y4 = y + (size_t)i * y_stride;
-        int64_t j = 0;
-        GEMV_T_CHUNKS4(a4, y4, __m256, 8, 2, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
-        if (j < n)
-            for (int h = 0; h < 4; h++)
-                gemv_t1_f32_avx2(n - j, (const float *)vw + j, row_bytes, n_rows, a4 + (size_t)h * a_stride,
-                                 y4 + (size_t)h * y_stride + j);
+/* mote_gemv_t_fn from a one-pair kernel ONE: vectors four at a time over
+ * the columns of whole NV x W chunks, the rest (columns and vectors)
+ * through ONE, whose per-element operations are the same. */
+#define DEF_GEMV_T(NAME, ONE, TARGET, V, W, NV, LOAD, STORE, SET1, FMA)                           \
+    TARGET static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,           \
+                            int32_t n_a, const float *a, size_t a_stride, float *y, size_t y_stride) { \
+        int32_t i = 0;                                                                            \
+        for (; i + 4 <= n_a; i += 4) {                                                            \
+            const float *a4 = a + (size_t)i * a_stride;                                           \
+            float *y4 = y + (size_t)i * y_stride;                                                 \
+            int64_t j = 0;                                                                        \
+            GEMV_T_CHUNKS4(a4, y4, V, W, NV, LOAD, STORE, SET1, FMA)                              \
+            if (j < n)                                                                            \
+                for (int h = 0; h < 4; h++)                                                       \
+                    ONE(n - j, (const float *)vw + j, row_bytes, n_rows, a4 + (size_t)h * a_stride, \
+                        y4 + (size_t)h * y_stride + j);                                           \
+        }                                                                                         \
+        for (; i < n_a; i++)                                                                      \
+            ONE(n, vw, row_bytes, n_rows, a + (size_t)i * a_stride, y + (size_t)i * y_stride);    \
     }
-    for (; i < n_a; i++)
-        gemv_t1_f32_avx2(n, vw, row_bytes, n_rows, a + (size_t)i * a_stride, y + (size_t)i * y_stride);
-}
 
 TARGET_512F static void gemv_t1_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
                                            const float *a, float *y) {
@@ -407,23 +411,11 @@ TARGET_512F static void gemv_t1_f32_avx512(int64_t n, const void *vw, size_t row
     }
 }
 
-TARGET_512F static void gemv_t_f32_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
-                                          int32_t n_a, const float *a, size_t a_stride, float *y,
-                                          size_t y_stride) {
-    int32_t i = 0;
-    for (; i + 4 <= n_a; i += 4) {
-        const float *a4 = a + (size_t)i * a_stride;
-        float *y4 = y + (size_t)i * y_stride;
-        int64_t j = 0;
-        GEMV_T_CHUNKS4(a4, y4, __m512, 16, 4, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
-        if (j < n)
-            for (int h = 0; h < 4; h++)
-                gemv_t1_f32_avx512(n - j, (const float *)vw + j, row_bytes, n_rows, a4 + (size_t)h * a_stride,
-                                   y4 + (size_t)h * y_stride + j);
-    }
-    for (; i < n_a; i++)
-        gemv_t1_f32_avx512(n, vw, row_bytes, n_rows, a + (size_t)i * a_stride, y + (size_t)i * y_stride);
-}
+DEF_GEMV_T(gemv_t_f32_avx2, gemv_t1_f32_avx2, , __m256, 8, 2, _mm256_loadu_ps, _mm256_storeu_ps,
+           _mm256_set1_ps, _mm256_fmadd_ps)
+DEF_GEMV_T(gemv_t_f32_avx512, gemv_t1_f32_avx512, TARGET_512F, __m512, 16, 4, _mm512_loadu_ps,
+           _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
+#undef DEF_GEMV_T
 #undef GEMV_T_CHUNKS
 #undef GEMV_T_CHUNKS4
 #undef GEMV_T_ROW
