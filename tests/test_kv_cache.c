@@ -144,6 +144,13 @@ static void test_refusals(void) {
     mote__kv_free(&kv);
     T_CHECK(mote__kv_init(&kv, &hp, MOTE_TYPE_F16, 8, 4, 1, &err) == MOTE_OK, "f16: %s", err.msg);
     mote__kv_free(&kv);
+    /* a cache larger than the machine's memory is refused before anything
+     * is allocated, naming its size (64 TiB here) */
+    mote_hparams big = {.n_layer = 1000, .n_head_kv = 32, .head_dim = 128};
+    T_CHECK(mote__kv_init(&kv, &big, MOTE_TYPE_F32, 1 << 22, 16, 1, &err) == MOTE_ERR_NOMEM &&
+                strstr(err.msg, "GiB") && strstr(err.msg, "4194304 positions"),
+            "a 64 TiB cache: %s", err.msg);
+    mote__kv_free(&kv);
     T_CHECK(mote__kv_type_parse("q3_K", &err) < 0 && err.code == MOTE_ERR_UNSUPPORTED &&
                 strstr(err.msg, "q3_K"), "q3_K: %s", err.msg);
     T_CHECK(mote__kv_type_parse("q9", &err) < 0 && err.code == MOTE_ERR_INVALID_ARG, "q9");

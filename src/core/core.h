@@ -42,6 +42,8 @@ void mote__free_aligned(void *p);
  * aligned and advised for transparent huge pages when it is that large, 64
  * bytes aligned otherwise; free with mote__free_aligned. */
 void *mote__malloc_huge(size_t size);
+/* The machine's physical memory in bytes; 0 when the system does not say. */
+uint64_t mote__phys_mem_bytes(void);
 
 /* ---- checked arithmetic: return false on overflow, *out untouched ---- */
 

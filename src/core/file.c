@@ -103,9 +103,8 @@ mote_status mote__file_open_mode(const char *path, mote_load_mode mode, mote_fil
     if (mode != MOTE_LOAD_AUTO)
         return mote__err(err, MOTE_ERR_INVALID_ARG, "%s: unknown load mode %d", path ? path : "(null)", (int)mode);
     struct stat st;
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    const bool fits = stat(path, &st) == 0 && pages > 0 && page > 0 &&
-                      (uint64_t)st.st_size <= (uint64_t)pages * (uint64_t)page / 2;
+    const uint64_t mem = mote__phys_mem_bytes();
+    const bool fits = stat(path, &st) == 0 && mem > 0 && (uint64_t)st.st_size <= mem / 2;
     return fits ? mote__file_read(path, fm, err) : mote__file_map(path, fm, err);
 }
 

@@ -73,6 +73,16 @@ mote_status mote__kv_init(mote_kv_cache *kv, const mote_hparams *hp, uint32_t ty
      * streams every stored position's row once a token, as the matrix
      * products stream the weights. */
     size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * kv->row_bytes; /* bounded by the caller */
+    /* Both halves are written below (zeroed, and so in memory at once): a
+     * cache larger than the machine's memory would be killed part way
+     * through, not refused. */
+    const uint64_t mem = mote__phys_mem_bytes();
+    if (mem && 2.0 * (double)cache > (double)mem)
+        return mote__err(err, MOTE_ERR_NOMEM,
+                         "the KV cache (%s, %d positions) needs %.1f GiB, more than this machine's %.1f GiB "
+                         "of memory: use a shorter context or a smaller cache type",
+                         kv->tr->name, (int)n_ctx, 2.0 * (double)cache / 1073741824.0,
+                         (double)mem / 1073741824.0);
     kv->k = mote__malloc_huge(cache ? cache : 1);
     kv->v = mote__malloc_huge(cache ? cache : 1);
     if (kv->k) memset(kv->k, 0, cache);
