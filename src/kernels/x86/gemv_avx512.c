@@ -314,9 +314,9 @@ TARGET_512Q static int64_t act_layout(const uint8_t *act, int64_t nb, const chun
  * per core than one (each thread streamed at most about 22 GB/s with one,
  * against about 27 of plain reads while both threads read); alternating
  * with one stream, four rounds each: tg roofline 0.87-0.97 (median 0.94)
- * against 0.85-0.88 (0.86), 43 against 39 tokens/s. (A loop over S streams measured
- * slower at S = 3 and 4, but also at S = 2, so that was its code, not the
- * stream count: more streams are untried.) */
+ * against 0.85-0.88 (0.86), 43 against 39 tokens/s. Four streams (the
+ * quarters in turn) measured worse: 0.80-0.84 against 0.91-0.95 with two,
+ * four rounds. */
 #define PF_AHEAD 4096
 #define DEF_GEMV512_1ROW(NAME, BS, PAT, PERIOD, TWO, OFFSET, DOT, FALLBACK_TYPE)                    \
     TARGET_512Q static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,       \
