@@ -249,35 +249,35 @@ TARGET_512Q static int64_t act_layout(const uint8_t *act, int64_t nb, const chun
  * prefetch, then its four outputs. */
 #define GEMV512_GROUP4(DOT)                                                                         \
     do {                                                                                            \
-            const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;                    \
-            const uint8_t *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;                               \
-            const uint8_t *pf = w0 + PF_GROUPS * group_bytes;                                       \
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                             \
-            __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0, p3 = p0;                         \
-            for (int64_t k = 0; k < nf; k++) {                                                      \
-                _mm_prefetch((const char *)(pf + (size_t)k * 256), _MM_HINT_T0);                    \
-                _mm_prefetch((const char *)(pf + (size_t)k * 256 + 64), _MM_HINT_T0);               \
-                _mm_prefetch((const char *)(pf + (size_t)k * 256 + 128), _MM_HINT_T0);              \
-                _mm_prefetch((const char *)(pf + (size_t)k * 256 + 192), _MM_HINT_T0);              \
-                const chunk_act *c = &ch[k];                                                        \
-                const size_t o = (size_t)k * 64;                                                    \
-                CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), c, DOT);                             \
-                CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), c, DOT);                             \
-                CHUNK_STEP(a2, p2, _mm512_loadu_si512(w2 + o), c, DOT);                             \
-                CHUNK_STEP(a3, p3, _mm512_loadu_si512(w3 + o), c, DOT);                             \
-            }                                                                                       \
-            for (size_t o = (size_t)nf * 256; o < group_bytes + 63; o += 64)                        \
-                _mm_prefetch((const char *)(pf + o), _MM_HINT_T0);                                  \
-            const chunk_act *c = &ch[nf];                                                           \
-            const size_t o = (size_t)nf * 64;                                                       \
-            CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), c, DOT);                      \
-            CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), c, DOT);                      \
-            CHUNK_STEP(a2, p2, _mm512_maskz_loadu_epi8(tail, w2 + o), c, DOT);                      \
-            CHUNK_STEP(a3, p3, _mm512_maskz_loadu_epi8(tail, w3 + o), c, DOT);                      \
-            y[r] = _mm512_reduce_add_ps(a0);                                                        \
-            y[r + 1] = _mm512_reduce_add_ps(a1);                                                    \
-            y[r + 2] = _mm512_reduce_add_ps(a2);                                                    \
-            y[r + 3] = _mm512_reduce_add_ps(a3);                                                    \
+        const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;                        \
+        const uint8_t *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;                                   \
+        const uint8_t *pf = w0 + PF_GROUPS * group_bytes;                                           \
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                 \
+        __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0, p3 = p0;                             \
+        for (int64_t k = 0; k < nf; k++) {                                                          \
+            _mm_prefetch((const char *)(pf + (size_t)k * 256), _MM_HINT_T0);                        \
+            _mm_prefetch((const char *)(pf + (size_t)k * 256 + 64), _MM_HINT_T0);                   \
+            _mm_prefetch((const char *)(pf + (size_t)k * 256 + 128), _MM_HINT_T0);                  \
+            _mm_prefetch((const char *)(pf + (size_t)k * 256 + 192), _MM_HINT_T0);                  \
+            const chunk_act *c = &ch[k];                                                            \
+            const size_t o = (size_t)k * 64;                                                        \
+            CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), c, DOT);                                 \
+            CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), c, DOT);                                 \
+            CHUNK_STEP(a2, p2, _mm512_loadu_si512(w2 + o), c, DOT);                                 \
+            CHUNK_STEP(a3, p3, _mm512_loadu_si512(w3 + o), c, DOT);                                 \
+        }                                                                                           \
+        for (size_t o = (size_t)nf * 256; o < group_bytes + 63; o += 64)                            \
+            _mm_prefetch((const char *)(pf + o), _MM_HINT_T0);                                      \
+        const chunk_act *c = &ch[nf];                                                               \
+        const size_t o = (size_t)nf * 64;                                                           \
+        CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), c, DOT);                          \
+        CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), c, DOT);                          \
+        CHUNK_STEP(a2, p2, _mm512_maskz_loadu_epi8(tail, w2 + o), c, DOT);                          \
+        CHUNK_STEP(a3, p3, _mm512_maskz_loadu_epi8(tail, w3 + o), c, DOT);                          \
+        y[r] = _mm512_reduce_add_ps(a0);                                                            \
+        y[r + 1] = _mm512_reduce_add_ps(a1);                                                        \
+        y[r + 2] = _mm512_reduce_add_ps(a2);                                                        \
+        y[r + 3] = _mm512_reduce_add_ps(a3);                                                        \
     } while (0)
 
 #define DEF_GEMV512_4ROWS(NAME, BS, PAT, PERIOD, TWO, OFFSET, DOT, FALLBACK_TYPE)                   \
