@@ -458,6 +458,41 @@ static void test_gemv(void) {
                             (long long)n, (long long)nr, (long long)split);
                 }
             }
+            /* the prepared entries (one activation laid out for many
+             * calls): the table gemv's bytes, whole and split */
+            const mote_gemv_prep *gp = simd->gemv_prep;
+            const size_t pb = gp ? gp->bytes(n) : 0;
+            if (pb > 0 && !t_cur_failed) {
+                void *prep = aligned_alloc(64, (pb + 63) / 64 * 64);
+                memset(prep, 0xa5, (pb + 63) / 64 * 64); /* nothing left from before */
+                gp->prepare(n, act, prep);
+                simd->gemv(n, w, stride, nr, act, y);
+                for (int64_t split = 0; split < nr && !t_cur_failed; split++) {
+                    gp->gemv(n, w, stride, split, prep, y2);
+                    gp->gemv(n, w + (size_t)split * stride, stride, nr - split, prep, y2 + split);
+                    T_CHECK(memcmp(y, y2, (size_t)nr * sizeof(float)) == 0,
+                            "prepared gemv n=%lld rows=%lld split at %lld: not the gemv's bytes",
+                            (long long)n, (long long)nr, (long long)split);
+                }
+                free(prep);
+                /* the read-ahead of a call on rows [r0, r1): the call's own
+                 * bytes, the first range from row r0 */
+                const mote_matrix mw = {w, g_type, n, nr, stride};
+                for (int64_t r0 = 0; r0 < nr && !t_cur_failed; r0++)
+                    for (int64_t r1 = r0 + 1; r1 <= nr && !t_cur_failed; r1++) {
+                        const void *rp[2];
+                        size_t rb[2];
+                        const int nra = mote__matmul_read_ahead(&mw, r0, r1, rp, rb);
+                        const uint8_t *lo = w + (size_t)r0 * stride, *hi = w + (size_t)r1 * stride;
+                        T_CHECK(nra >= 0 && nra <= 2 && (nra == 0 || rp[0] == (const void *)lo),
+                                "read-ahead of rows [%lld, %lld): %d ranges", (long long)r0,
+                                (long long)r1, nra);
+                        for (int k = 0; k < nra; k++)
+                            T_CHECK((const uint8_t *)rp[k] >= lo && (const uint8_t *)rp[k] + rb[k] <= hi,
+                                    "read-ahead range %d of rows [%lld, %lld) leaves them", k,
+                                    (long long)r0, (long long)r1);
+                    }
+            }
             /* integer case: every scale 1, raw quants (activations -127..127) */
             if (is_block_type(g_type)) {
                 for (size_t i = 0; i < stride * (size_t)nr; i++) w[i] = (uint8_t)rng_u64();

@@ -138,13 +138,16 @@ typedef struct barrier_task {
     int rounds;
     atomic_int slot[8];
     atomic_int mismatches;
+    uint8_t buf[5000];         /* what the read-ahead barriers prefetch */
+    mote_prefetch_range pf[3];
 } barrier_task;
 
 static void barrier_fn(void *arg, int ith, int nth) {
     barrier_task *t = arg;
     for (int r = 1; r <= t->rounds; r++) {
         atomic_store(&t->slot[ith], r);
-        mote__threadpool_barrier(t->tp);
+        if (r % 2) mote__threadpool_barrier_prefetch(t->tp, t->pf, 3); /* the same contract */
+        else mote__threadpool_barrier(t->tp);
         for (int j = 0; j < nth; j++)
             if (atomic_load(&t->slot[j]) != r) atomic_fetch_add(&t->mismatches, 1);
         mote__threadpool_barrier(t->tp);
@@ -152,13 +155,17 @@ static void barrier_fn(void *arg, int ith, int nth) {
 }
 
 /* Within a run, no thread passes a barrier before all wrote their slot for
- * the round, and none writes the next round's before all have read. */
+ * the round, and none writes the next round's before all have read; with
+ * read-ahead ranges (empty, shorter than a line, longer) the same. */
 static void test_barrier_orders_phases(void) {
     for (int nth = 1; nth <= 4; nth++) {
         static barrier_task t;
         memset(&t, 0, sizeof t);
         T_REQUIRE(mote__threadpool_new(nth, &t.tp, NULL) == MOTE_OK, "new");
         t.rounds = 500;
+        t.pf[0] = (mote_prefetch_range){t.buf, 0};
+        t.pf[1] = (mote_prefetch_range){t.buf + 7, 33};
+        t.pf[2] = (mote_prefetch_range){t.buf + 100, 4900};
         mote__threadpool_run(t.tp, barrier_fn, &t);
         mote__threadpool_run(t.tp, barrier_fn, &t); /* a second run reuses the barrier */
         T_CHECK(atomic_load(&t.mismatches) == 0, "%d threads: %d stale reads across the barrier", nth,

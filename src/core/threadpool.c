@@ -20,6 +20,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +224,19 @@ void mote__threadpool_run(mote_threadpool *tp, mote_task_fn fn, void *task) {
     pthread_mutex_unlock(&tp->mu);
 }
 
-void mote__threadpool_barrier(mote_threadpool *tp) {
+/* Touch the line at p for the caches (a hint: no fault, no effect on
+ * values). */
+static inline void prefetch_line(const uint8_t *p) {
+#if defined(__GNUC__)
+    __builtin_prefetch(p, 0, 3);
+#else
+    (void)p;
+#endif
+}
+
+void mote__threadpool_barrier(mote_threadpool *tp) { mote__threadpool_barrier_prefetch(tp, NULL, 0); }
+
+void mote__threadpool_barrier_prefetch(mote_threadpool *tp, const mote_prefetch_range *pf, int n_pf) {
     const int nth = tp->n_threads;
     if (nth == 1) return;
     /* Read the phase before arriving: the last arrival resets the count and
@@ -238,6 +252,20 @@ void mote__threadpool_barrier(mote_threadpool *tp) {
             pthread_mutex_unlock(&tp->bar_mu);
         }
         return;
+    }
+    /* While others are still working, read ahead what this thread will
+     * read next: the ranges a line at a time, in turn (each range is the
+     * start of a stream the thread's next kernel call reads), checking
+     * for the release between lines. */
+    size_t off = 0;
+    for (bool more = n_pf > 0; more; off += 64) {
+        more = false;
+        for (int r = 0; r < n_pf; r++) {
+            if (off >= pf[r].bytes) continue;
+            prefetch_line((const uint8_t *)pf[r].p + off);
+            more = true;
+        }
+        if (atomic_load(&tp->bar_gen) != phase) return;
     }
     for (int i = 0; i < SPIN_BARRIER; i++) {
         if (atomic_load(&tp->bar_gen) != phase) return;

@@ -46,6 +46,19 @@ void mote__threadpool_run(mote_threadpool *tp, mote_task_fn fn, void *task);
  * Spins briefly, then sleeps on a condition variable while it waits. */
 void mote__threadpool_barrier(mote_threadpool *tp);
 
+/* Bytes [p, p + bytes) a thread is about to read. */
+typedef struct mote_prefetch_range {
+    const void *p;
+    size_t bytes;
+} mote_prefetch_range;
+
+/* mote__threadpool_barrier, and while waiting for the others, the n_pf
+ * ranges pf prefetched into this core's caches a line at a time (stopping
+ * at the release: a thread that arrives last prefetches nothing). For
+ * generation, where each step reads what its thread's next matrix call
+ * will stream: the wait becomes reading ahead. */
+void mote__threadpool_barrier_prefetch(mote_threadpool *tp, const mote_prefetch_range *pf, int n_pf);
+
 /* The half-open share [*lo, *hi) of 0..n that thread ith of nth takes when
  * n items are split into nth contiguous runs as even as possible. */
 static inline void mote__split_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {

@@ -138,8 +138,37 @@ float mote__rms_scale(const float *x, const float *d, int64_t n, float eps) {
     return (float)(1.0 / sqrt(((s0 + s1) + (s2 + s3)) / (double)n + eps));
 }
 
+void mote__rms_apply(float *restrict y, float *restrict x_out, const float *restrict x,
+                     const float *restrict d, const float *restrict w, float scale, int64_t n) {
+    /* Eight independent elements a step, which compilers vectorize at
+     * -O2 (GCC 12 left the plain loop scalar: 1.1% of q4_0 decoding);
+     * each element (x + d) * scale * w in that order, whatever the step. */
+    int64_t i = 0;
+    if (d) {
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) {
+                const float v = x[i + j] + d[i + j];
+                x_out[i + j] = v;
+                y[i + j] = v * scale * w[i + j];
+            }
+        for (; i < n; i++) {
+            const float v = x[i] + d[i];
+            x_out[i] = v;
+            y[i] = v * scale * w[i];
+        }
+    } else {
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) y[i + j] = x[i + j] * scale * w[i + j];
+        for (; i < n; i++) y[i] = x[i] * scale * w[i];
+    }
+}
+
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
     const float scale = mote__rms_scale(x, NULL, n, eps);
+    if (out != x) {
+        mote__rms_apply(out, NULL, x, NULL, weight, scale, n);
+        return;
+    }
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 

@@ -69,6 +69,36 @@ typedef void (*mote_gemm_fn)(const mote_gemm_args *args);
  * MOTE_GEMV_MAX_COLS. */
 typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows,
                              const void *act, float *y);
+/* A gemv kernel's work on the activation alone, done once for many calls
+ * (one token's matrices are claimed by the threads in pieces, a gemv call
+ * each, all on the same activation): for the gemv_prep entry of a kernel
+ * table, NULL where the gemv has no such work worth sharing.
+ *   bytes(n)                  the size of the prepared activation for rows
+ *                             of n elements; 0 where the kernel prepares
+ *                             none (then: gemv)
+ *   prepare(n, act, prep)     act (as gemv takes it) prepared into prep:
+ *                             bytes(n) bytes, 64-byte aligned
+ *   gemv(n, w, row_bytes, n_rows, prep, y)
+ *                             the table's gemv from the prepared act: the
+ *                             same y, bit for bit
+ *   stream2(n_rows)           the gemv reads a call's rows as two streams
+ *                             in turn, rows [0, h) and [h, n_rows): h
+ *   read_ahead                bytes of each stream's start a thread waiting
+ *                             before its call may usefully prefetch (the
+ *                             kernel's own software prefetch goes on from
+ *                             there; 0: none — a kernel that leaves the
+ *                             streams to the hardware prefetcher measured
+ *                             slower with it)
+ * prepare and gemv are pure and thread-safe; prep is only read by gemv. */
+typedef struct mote_gemv_prep {
+    size_t (*bytes)(int64_t n);
+    void (*prepare)(int64_t n, const void *act, void *prep);
+    void (*gemv)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const void *prep,
+                 float *y);
+    int64_t (*stream2)(int64_t n_rows);
+    size_t read_ahead;
+} mote_gemv_prep;
+
 /* The longest row (n) a gemv kernel takes; callers use vec_dot beyond. */
 #define MOTE_GEMV_MAX_COLS 32768
 
@@ -115,6 +145,9 @@ typedef struct mote_kernel_table {
      * NULL = vec_dot row by row. Within the vec_dot tolerance of
      * tests/test_kernels.c of the reference. */
     mote_gemv_fn gemv;
+    /* Its activation work shared over calls (mote_gemv_prep;
+     * x86/gemv_avx512.c), or NULL. */
+    const mote_gemv_prep *gemv_prep;
     /* f32 only (NULL elsewhere, and where the level has none: then
      * mote__gemv_t_f32 runs its portable loop). */
     mote_gemv_t_fn gemv_t;
@@ -152,13 +185,20 @@ void mote__matvec(const mote_matrix *w, const float *x, float *y, void *scratch)
 /* Row r of W dequantized to f32 (n_cols floats). */
 void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out);
 
-/* out (n) = x / rms(x) * weight, rms over n with eps. out may alias x. */
+/* out (n) = x / rms(x) * weight, rms over n with eps. out is x or does
+ * not overlap it. */
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
 /* The factor mote__rmsnorm multiplies by, 1 / rms(v), of v = x + d (d
  * NULL: v = x; each v[i] the float sum x[i] + d[i]). Deterministic: every
  * caller with the same inputs gets the same bits (threads that norm
  * different parts of one row share it). */
 float mote__rms_scale(const float *x, const float *d, int64_t n, float eps);
+/* The rest of a norm with the factor of mote__rms_scale, elements [0, n):
+ * v = x + d (d NULL: v = x), x_out[i] = v[i] (only when d is given),
+ * y[i] = v[i] * scale * w[i] (rounded in that order: mote__rmsnorm's
+ * bytes). No two of the arrays overlap. */
+void mote__rms_apply(float *y, float *x_out, const float *x, const float *d, const float *w,
+                     float scale, int64_t n);
 
 /* y_i (n) += sum over r < n_rows of a_i[r] * row r of the f32 rows at w
  * (row_bytes apart), for i < n_a (mote_gemv_t_fn's layout): the f32
@@ -204,6 +244,25 @@ int64_t mote__matmul_chunk_rows(const mote_matrix *w, int64_t n_tok, int nth);
  * nothing; thread-safe for disjoint row ranges. */
 void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride, int64_t n_tok,
                        float *y, size_t y_stride, int64_t r0, int64_t r1);
+
+/* One token's activation prepared once for many row ranges of W (the
+ * gemv_prep entry of its kernel table):
+ *   mote__matmul_prep_bytes   the bytes it takes (0: W's kernel prepares
+ *                             nothing; use mote__matmul_rows)
+ *   mote__matmul_prepare      act (one row, as for mote__matmul_rows with
+ *                             n_tok 1) into prep (64-byte aligned)
+ *   mote__matmul_rows_prepared  y[r] for r in [r0, r1): the bytes
+ *                             mote__matmul_rows gives with n_tok 1
+ * A prepared activation serves any matrix of the same type and n_cols. */
+size_t mote__matmul_prep_bytes(const mote_matrix *w);
+/* Where a waiting thread should read ahead for its coming call on rows
+ * [r0, r1) of W (mote_gemv_prep's stream2 and read_ahead): up to two
+ * ranges into p[] and bytes[]; returns how many (0: none). */
+int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1, const void *p[2],
+                            size_t bytes[2]);
+void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep);
+void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,
+                                int64_t r1);
 
 /* ---- gemm support (gemm.c) ----
  * Activation rows in q8_0 (the vec_dot_type of q4_0, q5_0 and q8_0) carry,

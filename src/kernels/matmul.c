@@ -21,6 +21,12 @@
  * are split over threads. With n_tok = 1 this is the matrix-vector product
  * of mote__matvec (same quantization, same vec_dot).
  *
+ * For one token, also the prepared path (mote__matmul_prepare,
+ * mote__matmul_rows_prepared): the activation laid out once for the gemv
+ * kernel and reused by every row range a thread takes of the matrices that
+ * share it, and where a waiting thread should read ahead of its next range
+ * (mote__matmul_read_ahead).
+ *
  * Not here: threads (the caller splits; src/core/threadpool.c runs), the
  * kernels themselves (the per-type table of dispatch.c), allocation.
  */
@@ -133,4 +139,40 @@ void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride,
         const uint8_t *row = w0;
         for (int64_t r = r0; r < r1; r++, row += w->row_bytes) yt[r] = k->vec_dot(n, row, at);
     }
+}
+
+/* The prepared entries of W's kernel where they apply to it (rows within
+ * the gemv's limit), else NULL. */
+static const mote_gemv_prep *gemv_prep_of(const mote_matrix *w) {
+    const mote_kernel_table *k = mote__kernels_for(w->type);
+    if (!k || !k->gemv || !k->gemv_prep || w->n_cols > MOTE_GEMV_MAX_COLS) return NULL;
+    return k->gemv_prep;
+}
+
+size_t mote__matmul_prep_bytes(const mote_matrix *w) {
+    const mote_gemv_prep *p = gemv_prep_of(w);
+    return p ? p->bytes(w->n_cols) : 0;
+}
+
+void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep) {
+    gemv_prep_of(w)->prepare(w->n_cols, act, prep);
+}
+
+void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,
+                                int64_t r1) {
+    gemv_prep_of(w)->gemv(w->n_cols, (const uint8_t *)w->data + (size_t)r0 * w->row_bytes,
+                          w->row_bytes, r1 - r0, prep, y + r0);
+}
+
+int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1, const void *p[2],
+                            size_t bytes[2]) {
+    const mote_gemv_prep *gp = gemv_prep_of(w);
+    if (!gp || gp->read_ahead == 0 || r1 <= r0) return 0;
+    const int64_t h = r0 + gp->stream2(r1 - r0);
+    const uint8_t *base = w->data;
+    const size_t len[2] = {(size_t)(h - r0) * w->row_bytes, (size_t)(r1 - h) * w->row_bytes};
+    p[0] = base + (size_t)r0 * w->row_bytes;
+    p[1] = base + (size_t)h * w->row_bytes;
+    for (int i = 0; i < 2; i++) bytes[i] = len[i] < gp->read_ahead ? len[i] : gp->read_ahead;
+    return 2;
 }

@@ -26,6 +26,9 @@ mote_gemv_fn mote__gemv_x86_variant(uint32_t type, int variant);
 /* The q4_0 and q8_0 gemv kernels with AVX-512 (x86/gemv_avx512.c); NULL
  * for another type or where this CPU lacks VNNI, BW, VL or VBMI. */
 mote_gemv_fn mote__gemv_avx512_q(uint32_t type);
+/* Their prepared entries (kernels.h, mote_gemv_prep); NULL where
+ * mote__gemv_avx512_q is. */
+const mote_gemv_prep *mote__gemv_avx512_q_prep(uint32_t type);
 /* The f32 gemv_t kernel by variant, for the tests: 0 AVX2, 2 AVX-512 (F,
  * BW, VL); NULL for another variant or where this CPU lacks it. */
 mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);

@@ -77,6 +77,11 @@ struct mote_ctx {
      * of act_bytes, each (n_batch, stride) in some vec_dot_type. */
     void *act[N_ACT_BUFS];
     size_t act_bytes;
+    /* (n_threads, prep_stride bytes) one token's activation prepared for
+     * the gemv kernel of a group's weights (mote__matmul_prepare), a
+     * thread's own; NULL when no weight's kernel prepares one */
+    uint8_t *prep;
+    size_t prep_stride;
     fwd_job job;
     mote_matmul_observer observer; /* NULL unless calibrating (observer.h) */
     void *observer_user;
@@ -204,11 +209,7 @@ static void norm_one(const mm_group *g, float *x_out, const float *x, const floa
     const float scale = mote__rms_scale(x, d, n, eps);
     int64_t e0, e1;
     split_blocks(n, group_act_block(g), ith, nth, &e0, &e1);
-    for (int64_t i = e0; i < e1; i++) {
-        const float v = d ? x[i] + d[i] : x[i];
-        if (d) x_out[i] = v;
-        xb[i] = v * scale * w[i];
-    }
+    mote__rms_apply(xb + e0, d ? x_out + e0 : NULL, x + e0, d ? d + e0 : NULL, w + e0, scale, e1 - e0);
     group_quantize_cols(g, xb, e0, e1);
 }
 
@@ -228,48 +229,120 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int *seq) {
 #define GEMV_UNIT_ROWS 8
 #define GEMV_MIN_CLAIM_BYTES (64 << 10)
 
-/* Every thread, one token: the group's rows, in units of GEMV_UNIT_ROWS
- * concatenated over its matrices, claimed from the counter in shrinking
- * ranges (guided self-scheduling): each claim takes half of what a thread's
- * share of the remaining units would be, at least GEMV_MIN_CLAIM_BYTES of
- * weights. Why: the first claims are long contiguous streams, which the
- * hardware prefetcher follows best, and the last ones short, so the threads
- * reach the barrier after the group nearly together (fixed chunks of 1/8
- * of a group left a thread waiting up to a chunk's time at every barrier:
- * with this, barrier waits fell to about a third on a 16-core Xeon,
- * tg_replay's instrumented runs); a thread the OS delays still leaves its
- * unclaimed work to the others. Which thread computes a row never changes
- * its value (the gemv kernels are split-invariant). False, before claiming
- * anything, when the group has too many rows for the int counter. */
-static bool group_matmul_one(atomic_int *ctr, const mm_group *g, int nth) {
-    int64_t units = 0, end[3];
+/* How one token's group is claimed (group_matmul_one): its units, the
+ * first nth claims (fixed: thread k's is the kth) and the smallest claim. */
+typedef struct claim_plan {
+    int64_t units;     /* of the whole group */
+    int64_t end[3];    /* units of matrices 0..i */
+    int64_t first_end; /* units of the first nth claims: the counter counts on from here */
+    int64_t min_take;
+} claim_plan;
+
+/* The size of the claim that starts at unit `start`. */
+static int64_t claim_take(const claim_plan *cp, int64_t start, int nth) {
+    int64_t take = (cp->units - start) / (2 * nth);
+    if (take < cp->min_take) take = cp->min_take;
+    return take > cp->units - start ? cp->units - start : take;
+}
+
+/* The plan of g for nth threads, and thread ith's first claim [*u0, *u1).
+ * False when the group has too many rows for the int counter. */
+static bool claim_plan_init(const mm_group *g, int ith, int nth, claim_plan *cp, int64_t *u0,
+                            int64_t *u1) {
+    cp->units = 0;
     for (int i = 0; i < g->n; i++) {
-        units += (g->w[i]->n_rows + GEMV_UNIT_ROWS - 1) / GEMV_UNIT_ROWS;
-        end[i] = units; /* units of matrices 0..i */
+        cp->units += (g->w[i]->n_rows + GEMV_UNIT_ROWS - 1) / GEMV_UNIT_ROWS;
+        cp->end[i] = cp->units;
     }
-    if (units > INT_MAX / 2) return false; /* the counter is an int: every thread agrees */
+    if (cp->units > INT_MAX / 2) return false; /* the counter is an int: every thread agrees */
     const size_t unit_bytes = g->w[0]->row_bytes * GEMV_UNIT_ROWS;
-    int min_take = (int)((GEMV_MIN_CLAIM_BYTES + unit_bytes - 1) / (unit_bytes ? unit_bytes : 1));
-    if (min_take < 1) min_take = 1;
+    cp->min_take = (int64_t)((GEMV_MIN_CLAIM_BYTES + unit_bytes - 1) / (unit_bytes ? unit_bytes : 1));
+    if (cp->min_take < 1) cp->min_take = 1;
+    int64_t start = 0;
+    *u0 = *u1 = 0;
+    for (int k = 0; k < nth; k++) {
+        const int64_t take = claim_take(cp, start, nth);
+        if (k == ith) *u0 = start, *u1 = start + take;
+        start += take;
+    }
+    cp->first_end = start;
+    return true;
+}
+
+/* Units [u, stop) of g, possibly over two or three matrices. */
+static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_t stop, uint8_t *prep,
+                      int *prepped) {
+    while (u < stop) {
+        int i = 0;
+        while (u >= cp->end[i]) i++;
+        const int64_t base = i ? cp->end[i - 1] : 0, e = stop < cp->end[i] ? stop : cp->end[i];
+        const int64_t r0 = (u - base) * GEMV_UNIT_ROWS;
+        int64_t r1 = (e - base) * GEMV_UNIT_ROWS;
+        if (r1 > g->w[i]->n_rows) r1 = g->w[i]->n_rows;
+        u = e;
+        if (!prep || mote__matmul_prep_bytes(g->w[i]) == 0) {
+            mote__matmul_rows(g->w[i], g->act[i], g->act_stride[i], 1, g->y[i], g->y_stride[i], r0, r1);
+            continue;
+        }
+        /* prep holds the activation prepared for matrix *prepped's type and
+         * act (-1: none yet); matrices of the group sharing both share it */
+        if (*prepped < 0 || g->w[*prepped]->type != g->w[i]->type || g->act[*prepped] != g->act[i]) {
+            mote__matmul_prepare(g->w[i], g->act[i], prep);
+            *prepped = i;
+        }
+        mote__matmul_rows_prepared(g->w[i], prep, g->y[i], r0, r1);
+    }
+}
+
+/* Where thread ith should read ahead for its first claim of g (its first
+ * matrix's rows: mote__matmul_read_ahead) into pf[2]; returns how many
+ * ranges. */
+static int claim_read_ahead(const mm_group *g, int ith, int nth, mote_prefetch_range pf[2]) {
+    claim_plan cp;
+    int64_t u0, u1;
+    if (!claim_plan_init(g, ith, nth, &cp, &u0, &u1) || u1 <= u0) return 0;
+    int i = 0;
+    while (u0 >= cp.end[i]) i++;
+    const int64_t base = i ? cp.end[i - 1] : 0, e = u1 < cp.end[i] ? u1 : cp.end[i];
+    int64_t r1 = (e - base) * GEMV_UNIT_ROWS;
+    if (r1 > g->w[i]->n_rows) r1 = g->w[i]->n_rows;
+    const void *p[2];
+    size_t bytes[2];
+    const int n = mote__matmul_read_ahead(g->w[i], (u0 - base) * GEMV_UNIT_ROWS, r1, p, bytes);
+    for (int k = 0; k < n; k++) pf[k] = (mote_prefetch_range){p[k], bytes[k]};
+    return n;
+}
+
+/* Every thread, one token: the group's rows, in units of GEMV_UNIT_ROWS
+ * concatenated over its matrices, claimed in shrinking ranges (guided
+ * self-scheduling): each claim takes half of what a thread's share of the
+ * remaining units would be, at least GEMV_MIN_CLAIM_BYTES of weights; the
+ * first nth claims are the threads' own in order (thread ith the ith), the
+ * rest are taken from the counter. Why: the first claims are long
+ * contiguous streams, which the hardware prefetcher follows best, and the
+ * last ones short, so the threads reach the barrier after the group nearly
+ * together (fixed chunks of 1/8 of a group left a thread waiting up to a
+ * chunk's time at every barrier: with this, barrier waits fell to about a
+ * third on a 16-core Xeon, tg_replay's instrumented runs); a thread the OS
+ * delays still leaves most of its work to the others; and a thread knows
+ * its first claim before the group starts (claim_read_ahead: read ahead
+ * while it waits at the barriers before). Which thread computes a row
+ * never changes its value (the gemv kernels are split-invariant). False,
+ * before computing anything, when the group has too many rows for the int
+ * counter. */
+static bool group_matmul_one(atomic_int *ctr, const mm_group *g, uint8_t *prep, int ith, int nth) {
+    claim_plan cp;
+    int64_t u0, u1;
+    if (!claim_plan_init(g, ith, nth, &cp, &u0, &u1)) return false;
+    int prepped = -1;
+    claim_run(g, &cp, u0, u1, prep, &prepped);
     for (;;) {
         int start = atomic_load(ctr), take;
         do {
-            if (start >= units) return true;
-            take = (int)((units - start) / (2 * nth));
-            if (take < min_take) take = min_take;
-            if (take > units - start) take = (int)(units - start);
+            if (cp.first_end + start >= cp.units) return true;
+            take = (int)claim_take(&cp, cp.first_end + start, nth);
         } while (!atomic_compare_exchange_weak(ctr, &start, start + take));
-        /* units [start, start + take), possibly over two or three matrices */
-        for (int64_t u = start, stop = start + take; u < stop;) {
-            int i = 0;
-            while (u >= end[i]) i++;
-            const int64_t base = i ? end[i - 1] : 0, e = stop < end[i] ? stop : end[i];
-            int64_t r1 = (e - base) * GEMV_UNIT_ROWS;
-            if (r1 > g->w[i]->n_rows) r1 = g->w[i]->n_rows;
-            mote__matmul_rows(g->w[i], g->act[i], g->act_stride[i], 1, g->y[i], g->y_stride[i],
-                              (u - base) * GEMV_UNIT_ROWS, r1);
-            u = e;
-        }
+        claim_run(g, &cp, cp.first_end + start, cp.first_end + start + take, prep, &prepped);
     }
 }
 
@@ -282,7 +355,8 @@ static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith
     if (ith == 0 && job->c->observer) /* calibration (observer.h): reads x only */
         for (int i = 0; i < g->n; i++)
             job->c->observer(job->c->observer_user, g->w[i], g->x, g->x_stride, n_tok);
-    if (n_tok == 1 && group_matmul_one(ctr, g, nth)) return;
+    uint8_t *prep = job->c->prep ? job->c->prep + (size_t)ith * job->c->prep_stride : NULL;
+    if (n_tok == 1 && group_matmul_one(ctr, g, prep, ith, nth)) return;
     int64_t chunk[3], n_chunks[3], total = 0;
     for (int i = 0; i < g->n; i++) {
         chunk[i] = mote__matmul_chunk_rows(g->w[i], n_tok, nth);
@@ -303,29 +377,38 @@ static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith
 
 /* ---- context ---- */
 
+/* The weights of group `which` of layer l (0 q/k/v, 1 wo, 2 gate/up, 3
+ * down); l = n_layer: the output matrix. */
+static mm_group layer_group(const mote_model *m, int32_t l, int which) {
+    if (l >= m->hp.n_layer) return (mm_group){.n = 1, .w = {&m->output}};
+    const mote_layer *L = &m->layers[l];
+    switch (which) {
+    case 0: return (mm_group){.n = 3, .w = {&L->wq, &L->wk, &L->wv}};
+    case 1: return (mm_group){.n = 1, .w = {&L->wo}};
+    case 2: return (mm_group){.n = 2, .w = {&L->w_gate, &L->w_up}};
+    default: return (mm_group){.n = 1, .w = {&L->w_down}};
+    }
+}
+
 /* The most activation buffers one group of the model needs, and the bytes
- * each must hold for n_batch rows. */
-static int act_needs(const mote_model *m, int32_t n_batch, size_t *bytes) {
+ * each must hold for n_batch rows; the bytes of the largest prepared
+ * activation into *prep_bytes (0: none prepares one). */
+static int act_needs(const mote_model *m, int32_t n_batch, size_t *bytes, size_t *prep_bytes) {
     size_t stride = 0;
+    *prep_bytes = 0;
     int n_bufs = 1;
-    for (int32_t l = -1; l < m->hp.n_layer; l++) {
+    for (int32_t l = 0; l <= m->hp.n_layer; l++) { /* n_layer: the output matrix */
         mm_group g[4];
-        int n_g = 0;
-        if (l < 0) {
-            g[n_g++] = (mm_group){.n = 1, .w = {&m->output}};
-        } else {
-            const mote_layer *L = &m->layers[l];
-            g[n_g++] = (mm_group){.n = 3, .w = {&L->wq, &L->wk, &L->wv}};
-            g[n_g++] = (mm_group){.n = 1, .w = {&L->wo}};
-            g[n_g++] = (mm_group){.n = 2, .w = {&L->w_gate, &L->w_up}};
-            g[n_g++] = (mm_group){.n = 1, .w = {&L->w_down}};
-        }
+        const int n_g = l < m->hp.n_layer ? 4 : 1;
+        for (int i = 0; i < n_g; i++) g[i] = layer_group(m, l, i);
         for (int i = 0; i < n_g; i++) {
             int nb = group_plan(NULL, &g[i], NULL, 0);
             if (nb > n_bufs) n_bufs = nb;
             for (int j = 0; j < g[i].n; j++) {
                 size_t s = mote__matmul_act_stride(g[i].w[j]->type, g[i].w[j]->n_cols);
                 if (s > stride) stride = s;
+                s = mote__matmul_prep_bytes(g[i].w[j]);
+                if (s > *prep_bytes) *prep_bytes = s;
             }
         }
     }
@@ -382,15 +465,21 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->logits = mote__calloc((size_t)hp->n_vocab, sizeof(float));
     c->inv_freq = mote__calloc((size_t)hp->n_rot / 2, sizeof(float));
     c->rope_cs = mote__calloc((size_t)n_threads * (size_t)hp->n_rot, sizeof(float));
-    int n_act = act_needs(m, n_batch, &c->act_bytes);
+    size_t prep_bytes;
+    int n_act = act_needs(m, n_batch, &c->act_bytes, &prep_bytes);
     bool act_ok = true;
     for (int i = 0; i < n_act; i++)
         act_ok = act_ok && (c->act[i] = mote__malloc_aligned(c->act_bytes + 64, 64)) != NULL;
+    if (prep_bytes) {
+        c->prep_stride = (prep_bytes + 63) & ~(size_t)63; /* each thread's 64-byte aligned */
+        act_ok = act_ok && (c->prep = mote__malloc_aligned(c->prep_stride * (size_t)n_threads, 64));
+    }
     if (!c->x || !c->x_alt || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb ||
         !c->hb2 || !c->att || !c->logits || !c->inv_freq || !c->rope_cs || !act_ok) {
         double mib = ((double)mote__kv_bytes(&c->kv) +
                       (double)nb * (4.0 * (double)(3 * hp->n_embd + 2 * q_dim + 2 * hp->n_ff)) +
-                      (double)n_act * (double)c->act_bytes) / 1048576.0;
+                      (double)n_act * (double)c->act_bytes +
+                      (double)c->prep_stride * (double)n_threads) / 1048576.0;
         mote_ctx_free(c);
         return mote__err(err, MOTE_ERR_NOMEM,
                          "out of memory allocating a context of %d tokens, batch %d (%.1f MiB)",
@@ -426,6 +515,7 @@ void mote_ctx_free(mote_ctx *c) {
     mote__free(c->inv_freq);
     mote__free(c->rope_cs);
     for (int i = 0; i < N_ACT_BUFS; i++) mote__free_aligned(c->act[i]);
+    mote__free_aligned(c->prep);
     mote__free(c);
 }
 
@@ -481,6 +571,22 @@ static void rope_heads(float *v, int32_t h0, int32_t h1, int32_t head_dim, int32
     }
 }
 
+/* A barrier of the forward pass, the next products being group `which`
+ * of layer l (layer_group). In a one-token pass a thread that waits reads
+ * ahead the start of its first claim of them: the time the others still
+ * take (the tail of a matrix product, mostly) goes into streaming the
+ * weights it will read next. Why only there: with many tokens the products
+ * are compute-bound. */
+static void barrier_next(mote_ctx *c, bool one, int32_t l, int which, int ith, int nth) {
+    mote_prefetch_range pf[2];
+    int n_pf = 0;
+    if (one) {
+        const mm_group g = layer_group(c->model, l, which);
+        n_pf = claim_read_ahead(&g, ith, nth, pf);
+    }
+    mote__threadpool_barrier_prefetch(c->pool, pf, n_pf);
+}
+
 /* The job of one batch, run on every thread (ith of nth). Steps are
  * separated by barriers where a step reads what other threads wrote;
  * `mine` is this thread's share [t0, t1) of the tokens. */
@@ -525,7 +631,7 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__matrix_get_row(&m->tok_embd, job->tokens[t], c->x + (size_t)t * n_embd);
     if (one) {
         if (ith == 0) rope_table(c->rope_cs, hp->n_rot, c->inv_freq, pos0);
-        mote__threadpool_barrier(tp); /* every thread reads the whole row, and the table */
+        barrier_next(c, one, 0, 0, ith, nth); /* every thread reads the whole row, and the table */
     }
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
@@ -551,9 +657,9 @@ static void forward_batch(void *arg, int ith, int nth) {
                               n_embd, hp->rms_eps);
             group_quantize(&qkv, c->xb, (size_t)n_embd, t0, t1);
         }
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 0, ith, nth);
         group_matmul(job, &qkv, n_tok, ith, nth, &seq);
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 1, ith, nth);
         mote__lora_apply(&c->lora, l, MOTE_LORA_Q, c->xb, n_embd, c->q, q_dim, t0, t1, ith);
         mote__lora_apply(&c->lora, l, MOTE_LORA_K, c->xb, n_embd, k_new, kv_dim, t0, t1, ith);
         mote__lora_apply(&c->lora, l, MOTE_LORA_V, c->xb, n_embd, v_new, kv_dim, t0, t1, ith);
@@ -572,7 +678,7 @@ static void forward_batch(void *arg, int ith, int nth) {
             }
         }
         mote__kv_store(&c->kv, l, pos0, t0, t1, ith, nth);
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 1, ith, nth);
 
         /* causal attention: (token, run of `sub` query heads of one kv
          * head) items taken from a counter */
@@ -586,7 +692,7 @@ static void forward_batch(void *arg, int ith, int nth) {
                             (size_t)(h / group) * hd, pos0 + (int32_t)t, att_scale, att,
                             (size_t)c->n_ctx, c->xo + (size_t)t * q_dim + (size_t)h * hd);
         }
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 1, ith, nth);
 
         /* output projection: xo (n_tok, q_dim) -> xb2 (n_tok, n_embd) */
         mm_group wo = {.n = 1, .w = {&L->wo}, .y = {c->xb2}, .y_stride = {(size_t)n_embd}};
@@ -598,9 +704,9 @@ static void forward_batch(void *arg, int ith, int nth) {
         } else {
             group_quantize(&wo, c->xo, q_dim, t0, t1);
         }
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 1, ith, nth);
         group_matmul(job, &wo, n_tok, ith, nth, &seq);
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 2, ith, nth);
         mote__lora_apply(&c->lora, l, MOTE_LORA_O, c->xo, q_dim, c->xb2, n_embd, t0, t1, ith);
 
         /* residual, then feed-forward: down(silu(gate x) * up x) */
@@ -621,9 +727,9 @@ static void forward_batch(void *arg, int ith, int nth) {
             }
             group_quantize(&ffn, c->xb, (size_t)n_embd, t0, t1);
         }
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 2, ith, nth);
         group_matmul(job, &ffn, n_tok, ith, nth, &seq);
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 3, ith, nth);
         if (c->lora.n) { /* SwiGLU below is split by elements, not tokens */
             mote__lora_apply(&c->lora, l, MOTE_LORA_GATE, c->xb, n_embd, c->hb, n_ff, t0, t1, ith);
             mote__lora_apply(&c->lora, l, MOTE_LORA_UP, c->xb, n_embd, c->hb2, n_ff, t0, t1, ith);
@@ -645,9 +751,9 @@ static void forward_batch(void *arg, int ith, int nth) {
             mote__threadpool_barrier(tp);
             group_quantize(&down, c->hb, (size_t)n_ff, t0, t1);
         }
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l, 3, ith, nth);
         group_matmul(job, &down, n_tok, ith, nth, &seq);
-        mote__threadpool_barrier(tp);
+        barrier_next(c, one, l + 1, 0, ith, nth);
         mote__lora_apply(&c->lora, l, MOTE_LORA_DOWN, c->hb, n_ff, c->xb2, n_embd, t0, t1, ith);
         if (one) {
             pending = c->xb2; /* added by the next norm */
@@ -680,7 +786,7 @@ static void forward_batch(void *arg, int ith, int nth) {
          * last barrier. */
         if (o1 > o0) group_quantize(&outg, c->xb, (size_t)n_embd, o0 - first, o1 - first);
     }
-    mote__threadpool_barrier(tp);
+    barrier_next(c, one, hp->n_layer, 0, ith, nth);
     group_matmul(job, &outg, n_out, ith, nth, &seq);
 #undef SWAP_RESIDUAL
 }

@@ -450,6 +450,8 @@ void mote__kernels_fill_avx2_gemv(mote_kernel_table *t) {
     const mote_gemv_fn q8_512 = mote__gemv_avx512_q(MOTE_TYPE_Q8_0);
     t[MOTE_TYPE_Q4_0].gemv = q4_512 ? q4_512 : f->avx_vnni ? gemv_q4_0_vnni : gemv_q4_0_avx2;
     t[MOTE_TYPE_Q8_0].gemv = q8_512 ? q8_512 : f->avx_vnni ? gemv_q8_0_vnni : gemv_q8_0_avx2;
+    t[MOTE_TYPE_Q4_0].gemv_prep = mote__gemv_avx512_q_prep(MOTE_TYPE_Q4_0);
+    t[MOTE_TYPE_Q8_0].gemv_prep = mote__gemv_avx512_q_prep(MOTE_TYPE_Q8_0);
     t[MOTE_TYPE_F32].gemv = gemv_f32_avx2;
     t[MOTE_TYPE_F32].gemv_t = has_avx512_f16() ? gemv_t_f32_avx512 : gemv_t_f32_avx2;
     t[MOTE_TYPE_F16].gemv = has_avx512_f16() ? gemv_f16_avx512 : gemv_f16_avx2;
