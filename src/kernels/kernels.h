@@ -255,14 +255,14 @@ void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride,
  *                             mote__matmul_rows gives with n_tok 1
  * A prepared activation serves any matrix of the same type and n_cols. */
 size_t mote__matmul_prep_bytes(const mote_matrix *w);
+void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep);
+void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,
+                                int64_t r1);
 /* Where a waiting thread should read ahead for its coming call on rows
  * [r0, r1) of W (mote_gemv_prep's stream2 and read_ahead): up to two
  * ranges into p[] and bytes[]; returns how many (0: none). */
 int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1, const void *p[2],
                             size_t bytes[2]);
-void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep);
-void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,
-                                int64_t r1);
 
 /* ---- gemm support (gemm.c) ----
  * Activation rows in q8_0 (the vec_dot_type of q4_0, q5_0 and q8_0) carry,
