@@ -12,6 +12,10 @@
  * under the mutex), so no wake-up is lost and a run where nobody slept
  * takes no lock at all.
  *
+ * The barrier inside a run counts arrivals and spins, then sleeps, the
+ * same way; its read-ahead variant prefetches the caller's ranges while it
+ * waits (what a waiting thread will read next, for generation).
+ *
  * Not here: what the jobs compute (src/model/llama.c splits its work by
  * ith/nth), any queue of jobs, or allocation after mote__threadpool_new.
  */
@@ -257,12 +261,13 @@ void mote__threadpool_barrier_prefetch(mote_threadpool *tp, const mote_prefetch_
      * read next: the ranges a line at a time, in turn (each range is the
      * start of a stream the thread's next kernel call reads), checking
      * for the release between lines. */
-    size_t off = 0;
+    size_t off = 0; /* from each range's first line, to the line of its last byte */
     for (bool more = n_pf > 0; more; off += 64) {
         more = false;
         for (int r = 0; r < n_pf; r++) {
-            if (off >= pf[r].bytes) continue;
-            prefetch_line((const uint8_t *)pf[r].p + off);
+            const uintptr_t first = (uintptr_t)pf[r].p & ~(uintptr_t)63;
+            if (pf[r].bytes == 0 || first + off >= (uintptr_t)pf[r].p + pf[r].bytes) continue;
+            prefetch_line((const uint8_t *)first + off);
             more = true;
         }
         if (atomic_load(&tp->bar_gen) != phase) return;

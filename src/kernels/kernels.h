@@ -253,7 +253,8 @@ void mote__matmul_rows(const mote_matrix *w, const void *act, size_t act_stride,
  *                             n_tok 1) into prep (64-byte aligned)
  *   mote__matmul_rows_prepared  y[r] for r in [r0, r1): the bytes
  *                             mote__matmul_rows gives with n_tok 1
- * A prepared activation serves any matrix of the same type and n_cols. */
+ * The last two only for a W whose prep_bytes is not 0. A prepared
+ * activation serves any matrix of the same type and n_cols. */
 size_t mote__matmul_prep_bytes(const mote_matrix *w);
 void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep);
 void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,

@@ -16,7 +16,13 @@
  * products by chunks of weight rows, attention by (token, head) pairs, with
  * barriers between the steps. Each value is computed by one thread with the
  * same code whatever the thread count, so results are bit-identical for any
- * number of threads. Generation is the same path with one token.
+ * number of threads. Generation is the same path with one token, where
+ * the per-token steps are split by elements instead, and each group of
+ * matrix products by shrinking row claims (group_matmul_one): the first
+ * claim of every thread fixed, the rest from a counter; each thread lays
+ * out the activation for the gemv kernel once per group (c->prep), and a
+ * thread waiting at a barrier reads ahead the start of its next claim
+ * (barrier_next).
  *
  * Not here: loading (model.c), kernels (src/kernels/), the pool itself
  * (src/core/threadpool.c).
@@ -82,6 +88,7 @@ struct mote_ctx {
      * thread's own; NULL when no weight's kernel prepares one */
     uint8_t *prep;
     size_t prep_stride;
+    size_t min_claim; /* one-token claims' least weight bytes (GEMV_MIN_CLAIM_BYTES) */
     fwd_job job;
     mote_matmul_observer observer; /* NULL unless calibrating (observer.h) */
     void *observer_user;
@@ -245,10 +252,12 @@ static int64_t claim_take(const claim_plan *cp, int64_t start, int nth) {
     return take > cp->units - start ? cp->units - start : take;
 }
 
-/* The plan of g for nth threads, and thread ith's first claim [*u0, *u1).
- * False when the group has too many rows for the int counter. */
-static bool claim_plan_init(const mm_group *g, int ith, int nth, claim_plan *cp, int64_t *u0,
-                            int64_t *u1) {
+/* The plan of g for nth threads with claims of at least min_claim weight
+ * bytes, and thread ith's first claim [*u0, *u1) (empty when the group has
+ * fewer units than the threads' first claims need). False when the group
+ * has too many rows for the int counter. */
+static bool claim_plan_init(const mm_group *g, size_t min_claim, int ith, int nth, claim_plan *cp,
+                            int64_t *u0, int64_t *u1) {
     cp->units = 0;
     for (int i = 0; i < g->n; i++) {
         cp->units += (g->w[i]->n_rows + GEMV_UNIT_ROWS - 1) / GEMV_UNIT_ROWS;
@@ -256,7 +265,7 @@ static bool claim_plan_init(const mm_group *g, int ith, int nth, claim_plan *cp,
     }
     if (cp->units > INT_MAX / 2) return false; /* the counter is an int: every thread agrees */
     const size_t unit_bytes = g->w[0]->row_bytes * GEMV_UNIT_ROWS;
-    cp->min_take = (int64_t)((GEMV_MIN_CLAIM_BYTES + unit_bytes - 1) / (unit_bytes ? unit_bytes : 1));
+    cp->min_take = (int64_t)((min_claim + unit_bytes - 1) / (unit_bytes ? unit_bytes : 1));
     if (cp->min_take < 1) cp->min_take = 1;
     int64_t start = 0;
     *u0 = *u1 = 0;
@@ -269,7 +278,10 @@ static bool claim_plan_init(const mm_group *g, int ith, int nth, claim_plan *cp,
     return true;
 }
 
-/* Units [u, stop) of g, possibly over two or three matrices. */
+/* Units [u, stop) of g, possibly over two or three matrices, computed by
+ * this thread. prep: this thread's prepared-activation buffer (c->prep's
+ * share), or NULL for the plain kernels; *prepped: the matrix of g whose
+ * type and activation prep now holds, -1 for none (updated here). */
 static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_t stop, uint8_t *prep,
                       int *prepped) {
     while (u < stop) {
@@ -286,7 +298,8 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
         }
         /* prep holds the activation prepared for matrix *prepped's type and
          * act (-1: none yet); matrices of the group sharing both share it */
-        if (*prepped < 0 || g->w[*prepped]->type != g->w[i]->type || g->act[*prepped] != g->act[i]) {
+        if (*prepped < 0 || g->w[*prepped]->type != g->w[i]->type || g->act[*prepped] != g->act[i] ||
+            g->w[*prepped]->n_cols != g->w[i]->n_cols) {
             mote__matmul_prepare(g->w[i], g->act[i], prep);
             *prepped = i;
         }
@@ -297,10 +310,11 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
 /* Where thread ith should read ahead for its first claim of g (its first
  * matrix's rows: mote__matmul_read_ahead) into pf[2]; returns how many
  * ranges. */
-static int claim_read_ahead(const mm_group *g, int ith, int nth, mote_prefetch_range pf[2]) {
+static int claim_read_ahead(const mm_group *g, size_t min_claim, int ith, int nth,
+                            mote_prefetch_range pf[2]) {
     claim_plan cp;
     int64_t u0, u1;
-    if (!claim_plan_init(g, ith, nth, &cp, &u0, &u1) || u1 <= u0) return 0;
+    if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1) || u1 <= u0) return 0;
     int i = 0;
     while (u0 >= cp.end[i]) i++;
     const int64_t base = i ? cp.end[i - 1] : 0, e = u1 < cp.end[i] ? u1 : cp.end[i];
@@ -327,13 +341,15 @@ static int claim_read_ahead(const mm_group *g, int ith, int nth, mote_prefetch_r
  * delays still leaves most of its work to the others; and a thread knows
  * its first claim before the group starts (claim_read_ahead: read ahead
  * while it waits at the barriers before). Which thread computes a row
- * never changes its value (the gemv kernels are split-invariant). False,
+ * never changes its value (the gemv kernels are split-invariant). prep:
+ * this thread's prepared-activation buffer or NULL (claim_run). False,
  * before computing anything, when the group has too many rows for the int
  * counter. */
-static bool group_matmul_one(atomic_int *ctr, const mm_group *g, uint8_t *prep, int ith, int nth) {
+static bool group_matmul_one(atomic_int *ctr, const mm_group *g, size_t min_claim, uint8_t *prep,
+                             int ith, int nth) {
     claim_plan cp;
     int64_t u0, u1;
-    if (!claim_plan_init(g, ith, nth, &cp, &u0, &u1)) return false;
+    if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1)) return false;
     int prepped = -1;
     claim_run(g, &cp, u0, u1, prep, &prepped);
     for (;;) {
@@ -356,7 +372,7 @@ static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith
         for (int i = 0; i < g->n; i++)
             job->c->observer(job->c->observer_user, g->w[i], g->x, g->x_stride, n_tok);
     uint8_t *prep = job->c->prep ? job->c->prep + (size_t)ith * job->c->prep_stride : NULL;
-    if (n_tok == 1 && group_matmul_one(ctr, g, prep, ith, nth)) return;
+    if (n_tok == 1 && group_matmul_one(ctr, g, job->c->min_claim, prep, ith, nth)) return;
     int64_t chunk[3], n_chunks[3], total = 0;
     for (int i = 0; i < g->n; i++) {
         chunk[i] = mote__matmul_chunk_rows(g->w[i], n_tok, nth);
@@ -378,7 +394,9 @@ static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith
 /* ---- context ---- */
 
 /* The weights of group `which` of layer l (0 q/k/v, 1 wo, 2 gate/up, 3
- * down); l = n_layer: the output matrix. */
+ * down); l = n_layer: the output matrix. The one description of the
+ * groups: the forward pass computes them, act_needs sizes for them, the
+ * barriers read ahead for them. */
 static mm_group layer_group(const mote_model *m, int32_t l, int which) {
     if (l >= m->hp.n_layer) return (mm_group){.n = 1, .w = {&m->output}};
     const mote_layer *L = &m->layers[l];
@@ -387,6 +405,14 @@ static mm_group layer_group(const mote_model *m, int32_t l, int which) {
     case 1: return (mm_group){.n = 1, .w = {&L->wo}};
     case 2: return (mm_group){.n = 2, .w = {&L->w_gate, &L->w_up}};
     default: return (mm_group){.n = 1, .w = {&L->w_down}};
+    }
+}
+
+/* Where the n products of g go: y[i], rows y_stride[i] floats apart. */
+static void group_outputs(mm_group *g, float *const *y, const size_t *y_stride) {
+    for (int i = 0; i < g->n; i++) {
+        g->y[i] = y[i];
+        g->y_stride[i] = y_stride[i];
     }
 }
 
@@ -443,6 +469,7 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->n_ctx = n_ctx;
     c->n_threads = n_threads;
     c->n_batch = n_batch;
+    c->min_claim = GEMV_MIN_CLAIM_BYTES;
 
     const size_t nb = (size_t)n_batch;
     size_t q_dim = (size_t)hp->n_head * (size_t)hp->head_dim;
@@ -539,6 +566,7 @@ mote_status mote_ctx_truncate(mote_ctx *c, int32_t n, mote_error *err) {
 }
 const mote_model *mote__ctx_model(const mote_ctx *c) { return c->model; }
 mote__lora_list *mote__ctx_lora_list(mote_ctx *c) { return &c->lora; }
+void mote__ctx_set_min_claim(mote_ctx *c, size_t bytes) { c->min_claim = bytes; }
 void mote__ctx_set_observer(mote_ctx *c, mote_matmul_observer fn, void *user) {
     c->observer = fn;
     c->observer_user = user;
@@ -582,7 +610,7 @@ static void barrier_next(mote_ctx *c, bool one, int32_t l, int which, int ith, i
     int n_pf = 0;
     if (one) {
         const mm_group g = layer_group(c->model, l, which);
-        n_pf = claim_read_ahead(&g, ith, nth, pf);
+        n_pf = claim_read_ahead(&g, c->min_claim, ith, nth, pf);
     }
     mote__threadpool_barrier_prefetch(c->pool, pf, n_pf);
 }
@@ -642,10 +670,8 @@ static void forward_batch(void *arg, int ith, int nth) {
 
         /* attention: xb (n_tok, n_embd) -> q (n_tok, q_dim), and k, v
          * (n_tok, kv_dim) */
-        mm_group qkv = {.n = 3,
-                        .w = {&L->wq, &L->wk, &L->wv},
-                        .y = {c->q, k_new, v_new},
-                        .y_stride = {q_dim, kv_dim, kv_dim}};
+        mm_group qkv = layer_group(m, l, 0);
+        group_outputs(&qkv, (float *[]){c->q, k_new, v_new}, (size_t[]){q_dim, kv_dim, kv_dim});
         group_plan(c, &qkv, c->xb, (size_t)n_embd);
         if (one) {
             norm_one(&qkv, xn, xc, pending, L->attn_norm, c->xb, n_embd, hp->rms_eps, ith, nth);
@@ -695,7 +721,8 @@ static void forward_batch(void *arg, int ith, int nth) {
         barrier_next(c, one, l, 1, ith, nth);
 
         /* output projection: xo (n_tok, q_dim) -> xb2 (n_tok, n_embd) */
-        mm_group wo = {.n = 1, .w = {&L->wo}, .y = {c->xb2}, .y_stride = {(size_t)n_embd}};
+        mm_group wo = layer_group(m, l, 1);
+        group_outputs(&wo, (float *[]){c->xb2}, (size_t[]){(size_t)n_embd});
         group_plan(c, &wo, c->xo, q_dim);
         if (one) {
             int64_t e0, e1;
@@ -710,10 +737,8 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__lora_apply(&c->lora, l, MOTE_LORA_O, c->xo, q_dim, c->xb2, n_embd, t0, t1, ith);
 
         /* residual, then feed-forward: down(silu(gate x) * up x) */
-        mm_group ffn = {.n = 2,
-                        .w = {&L->w_gate, &L->w_up},
-                        .y = {c->hb, c->hb2},
-                        .y_stride = {(size_t)n_ff, (size_t)n_ff}};
+        mm_group ffn = layer_group(m, l, 2);
+        group_outputs(&ffn, (float *[]){c->hb, c->hb2}, (size_t[]){(size_t)n_ff, (size_t)n_ff});
         group_plan(c, &ffn, c->xb, (size_t)n_embd);
         if (one) {
             norm_one(&ffn, xn, xc, c->xb2, L->ffn_norm, c->xb, n_embd, hp->rms_eps, ith, nth);
@@ -735,7 +760,8 @@ static void forward_batch(void *arg, int ith, int nth) {
             mote__lora_apply(&c->lora, l, MOTE_LORA_UP, c->xb, n_embd, c->hb2, n_ff, t0, t1, ith);
             mote__threadpool_barrier(tp);
         }
-        mm_group down = {.n = 1, .w = {&L->w_down}, .y = {c->xb2}, .y_stride = {(size_t)n_embd}};
+        mm_group down = layer_group(m, l, 3);
+        group_outputs(&down, (float *[]){c->xb2}, (size_t[]){(size_t)n_embd});
         group_plan(c, &down, c->hb, (size_t)n_ff);
         {
             /* SwiGLU, split by elements so that one token uses every
@@ -772,7 +798,8 @@ static void forward_batch(void *arg, int ith, int nth) {
      * only: xb row i holds token out_first + i. */
     const int64_t first = job->out_first, n_out = n_tok - first;
     if (n_out <= 0) return;
-    mm_group outg = {.n = 1, .w = {&m->output}, .y = {job->out}, .y_stride = {(size_t)hp->n_vocab}};
+    mm_group outg = layer_group(m, hp->n_layer, 0);
+    group_outputs(&outg, (float *[]){job->out}, (size_t[]){(size_t)hp->n_vocab});
     group_plan(c, &outg, c->xb, (size_t)n_embd);
     if (one) {
         norm_one(&outg, xn, xc, pending, m->out_norm, c->xb, n_embd, hp->rms_eps, ith, nth);

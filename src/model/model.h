@@ -56,4 +56,10 @@ struct mote_model {
 /* Build a vocab from an open GGUF (vocab.c). */
 mote_status mote__vocab_from_gguf(const mote_gguf *g, mote_vocab **out, mote_error *err);
 
+/* Tests only: the smallest claim of a one-token matrix product, in weight
+ * bytes (llama.c's claims; default 64 KiB, at least one unit of 8 rows).
+ * A small value splits even a small model's matrices over the threads, so
+ * that thread-count tests run the fixed first claims and the counter. */
+void mote__ctx_set_min_claim(struct mote_ctx *c, size_t bytes);
+
 #endif /* MOTE_MODEL_H */

@@ -3,7 +3,8 @@
  * for q4_0 and q8_0 weights (q8_0 activations) and f32 / f16 / bf16
  * weights (activations of the same type), AVX2 with AVX-VNNI and AVX-512
  * variants, chosen once from CPUID (the AVX-512 q4_0 and q8_0 kernels live
- * in gemv_avx512.c). The gemv entry of a kernel table (kernels.h); and the
+ * in gemv_avx512.c). The gemv entry of a kernel table (kernels.h), and
+ * for q4_0 / q8_0 the gemv_prep entry where gemv_avx512.c has one; and the
  * f32 table's gemv_t, attention's weighted sum of value rows.
  *
  * Not here: one weight row against several activation rows (vec_dot_4 in

@@ -21,8 +21,9 @@
  * one block only: a lane that straddles two blocks holds the last two
  * quant bytes of one and the scale of the next. Per call (or once for
  * many calls on one activation: the prepared entries, mote_gemv_prep),
- * the activation is laid out to match, chunk by chunk (chunk_act): the activation quant
- * each weight byte multiplies (0 on scale bytes and past the row); per
+ * the activation is laid out to match, chunk by chunk (chunk_act): the
+ * activation quant each weight byte multiplies (0 on scale bytes and past
+ * the row); per
  * lane, the weight offset's share (-8 or -128 times the sum of the lane's
  * activation quants, as the VPDPBUSD init: q4_0 nibbles are 0..15 and q8_0
  * quants are read as unsigned x + 128) and the activation scale of the
@@ -213,6 +214,7 @@ typedef struct prep_head {
     __mmask64 tail;  /* the last chunk's byte mask */
     uint8_t pad[48];
 } prep_head;
+_Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byte aligned");
 
 /* One row (at w0) into y[r]: its chunks in order from a zero accumulator;
  * PF: each step prefetches the line PF bytes ahead (0: none). */
@@ -346,8 +348,9 @@ typedef struct prep_head {
         }                                                                                           \
     }
 
-/* The three entries of a kernel around NAME_run: the gemv (mote_gemv_fn),
- * the prepared one and the layout (mote_gemv_prep), and its size. */
+/* The entries of a kernel around NAME_run: the gemv (mote_gemv_fn), and
+ * for mote_gemv_prep the layout's size, the layout, the prepared gemv and
+ * their table (with the kernel's second stream and read-ahead). */
 #define DEF_GEMV512_ENTRIES(NAME, BS, PAT, PERIOD, TWO, OFFSET, FALLBACK_TYPE, AHEAD, STREAM2)      \
     TARGET_512Q static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,       \
                                  const void *vact, float *y) {                                      \
