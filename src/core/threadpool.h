@@ -5,9 +5,9 @@
  * function on every thread and wait for all of them (a parallel-for,
  * mote__threadpool_run), with the calling thread as worker 0, plus a
  * barrier usable inside such a run (also one that prefetches given memory
- * while it waits: mote__threadpool_barrier_prefetch). Between runs the workers spin briefly
- * (a bounded number of pause instructions) and then sleep on a condition
- * variable, so an idle pool burns no CPU. Nothing is allocated per run.
+ * while it waits: mote__threadpool_barrier_prefetch). Between runs the
+ * workers spin briefly (a bounded number of pause instructions) and then
+ * sleep on a condition variable, so an idle pool burns no CPU. Nothing is allocated per run.
  * What it is not: a task queue (there is one job at a time, which every
  * thread joins), and not reentrant: one thread at a time calls run.
  */

@@ -164,12 +164,7 @@ void mote__rms_apply(float *restrict y, float *restrict x_out, const float *rest
 }
 
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
-    const float scale = mote__rms_scale(x, NULL, n, eps);
-    if (out != x) {
-        mote__rms_apply(out, NULL, x, NULL, weight, scale, n);
-        return;
-    }
-    for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
+    mote__rms_apply(out, NULL, x, NULL, weight, mote__rms_scale(x, NULL, n, eps), n);
 }
 
 /* One a/y pair of mote__gemv_t_f32's portable loop. */

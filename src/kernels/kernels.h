@@ -185,8 +185,8 @@ void mote__matvec(const mote_matrix *w, const float *x, float *y, void *scratch)
 /* Row r of W dequantized to f32 (n_cols floats). */
 void mote__matrix_get_row(const mote_matrix *w, int64_t r, float *out);
 
-/* out (n) = x / rms(x) * weight, rms over n with eps. out is x or does
- * not overlap it. */
+/* out (n) = x / rms(x) * weight, rms over n with eps. out does not
+ * overlap x. */
 void mote__rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
 /* The factor mote__rmsnorm multiplies by, 1 / rms(v), of v = x + d (d
  * NULL: v = x; each v[i] the float sum x[i] + d[i]). Deterministic: every

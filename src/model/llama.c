@@ -278,6 +278,20 @@ static bool claim_plan_init(const mm_group *g, size_t min_claim, int ith, int nt
     return true;
 }
 
+/* The piece of units [u, stop) of g that lies in one matrix: its index
+ * *i and rows [*r0, *r1); returns the unit after the piece. */
+static int64_t claim_piece(const mm_group *g, const claim_plan *cp, int64_t u, int64_t stop, int *i,
+                           int64_t *r0, int64_t *r1) {
+    int k = 0;
+    while (u >= cp->end[k]) k++;
+    const int64_t base = k ? cp->end[k - 1] : 0, e = stop < cp->end[k] ? stop : cp->end[k];
+    *i = k;
+    *r0 = (u - base) * GEMV_UNIT_ROWS;
+    *r1 = (e - base) * GEMV_UNIT_ROWS;
+    if (*r1 > g->w[k]->n_rows) *r1 = g->w[k]->n_rows;
+    return e;
+}
+
 /* Units [u, stop) of g, possibly over two or three matrices, computed by
  * this thread. prep: this thread's prepared-activation buffer (c->prep's
  * share), or NULL for the plain kernels; *prepped: the matrix of g whose
@@ -285,13 +299,9 @@ static bool claim_plan_init(const mm_group *g, size_t min_claim, int ith, int nt
 static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_t stop, uint8_t *prep,
                       int *prepped) {
     while (u < stop) {
-        int i = 0;
-        while (u >= cp->end[i]) i++;
-        const int64_t base = i ? cp->end[i - 1] : 0, e = stop < cp->end[i] ? stop : cp->end[i];
-        const int64_t r0 = (u - base) * GEMV_UNIT_ROWS;
-        int64_t r1 = (e - base) * GEMV_UNIT_ROWS;
-        if (r1 > g->w[i]->n_rows) r1 = g->w[i]->n_rows;
-        u = e;
+        int i;
+        int64_t r0, r1;
+        u = claim_piece(g, cp, u, stop, &i, &r0, &r1);
         if (!prep || mote__matmul_prep_bytes(g->w[i]) == 0) {
             mote__matmul_rows(g->w[i], g->act[i], g->act_stride[i], 1, g->y[i], g->y_stride[i], r0, r1);
             continue;
@@ -315,14 +325,12 @@ static int claim_read_ahead(const mm_group *g, size_t min_claim, int ith, int nt
     claim_plan cp;
     int64_t u0, u1;
     if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1) || u1 <= u0) return 0;
-    int i = 0;
-    while (u0 >= cp.end[i]) i++;
-    const int64_t base = i ? cp.end[i - 1] : 0, e = u1 < cp.end[i] ? u1 : cp.end[i];
-    int64_t r1 = (e - base) * GEMV_UNIT_ROWS;
-    if (r1 > g->w[i]->n_rows) r1 = g->w[i]->n_rows;
+    int i;
+    int64_t r0, r1;
+    claim_piece(g, &cp, u0, u1, &i, &r0, &r1);
     const void *p[2];
     size_t bytes[2];
-    const int n = mote__matmul_read_ahead(g->w[i], (u0 - base) * GEMV_UNIT_ROWS, r1, p, bytes);
+    const int n = mote__matmul_read_ahead(g->w[i], r0, r1, p, bytes);
     for (int k = 0; k < n; k++) pf[k] = (mote_prefetch_range){p[k], bytes[k]};
     return n;
 }
