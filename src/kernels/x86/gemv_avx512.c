@@ -32,7 +32,7 @@
  * PERIOD chunks (lcm(BS, 64) bytes = 32 blocks), so it comes from a table
  * (chunk_pattern) built once. Per row and chunk, then: a load, the
  * unpacking (q4_0: a mask and a shift), the dots, a VPERMT2W of the scales,
- * one conversion each and an FMA into 16 f32 lanes. Rows: q4_0 four at a
+ * one conversion each and an FMA into 16 f32 lanes. Rows: q4_0 two at a
  * time, q8_0 one at a time, each with the software prefetch that measured
  * best for it (the kernels' comments).
  *
@@ -231,55 +231,51 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         y[r] = _mm512_reduce_add_ps(a0);                                                            \
     } while (0)
 
-/* q4_0: four rows at a time sharing each chunk's activation side (the
- * unpacking makes this kernel the slower one, so the loads of the shared
- * side are worth saving: one row at a time with the q8_0 kernel's
- * prefetch measured 61 tokens/s against 75 in alternating runs), then the
- * rows left one by one. The four rows are
- * four interleaved streams that each end after a row, which the hardware
- * prefetcher follows badly: a software prefetch sweeps the group PF_GROUPS
- * ahead linearly, four lines per step, and after the group's last step the
- * lines the steps left over (without those: misses the kernel waits for
- * at every group, a third of the speed from memory, measured).
- * The call's groups are taken from its two halves in turn (two streams far
- * apart, as the q8_0 kernel below does; see there): alternating with one
- * stream, tg roofline medians 0.888 against 0.874 and 0.862 against 0.809
- * (six and four rounds) — within this machine's noise, kept for the same
- * structure as q8_0, where it clearly pays. The rows' values do not change. */
-#define PF_GROUPS 2
-/* One group of four rows from row r (in scope): its chunks with the group
- * prefetch, then its four outputs. */
-#define GEMV512_GROUP4(DOT)                                                                         \
+/* q4_0: two rows at a time sharing each chunk's activation side (the
+ * unpacking makes this kernel the slower one, so the shared side's loads
+ * are worth saving), from the call's two halves in turn (two streams far
+ * apart, as the q8_0 kernel below; see there), each step prefetching the
+ * two lines PF_AHEAD_Q4 bytes on, and after the pair's last step the lines
+ * the steps left over. The pair's rows lie one after the other, so the
+ * prefetch sweeps one linear stream.
+ *
+ * Why two rows: one row at a time streams best from memory but is slower
+ * to compute, four rows the reverse. Measured on two hosts of the
+ * development machine: on the first (about 48 GB/s on two threads, 24 a
+ * core), four rows decoded 75 tokens/s against 61 with one. On the second
+ * (about 30 GB/s, 15 a core; alternating 32-token decoding rounds in one
+ * process, 8-12 rounds, medians): four rows as before (T0 prefetch two
+ * groups ahead) 35 tokens/s, four rows with an L2 prefetch one group
+ * ahead 40, one row 48, two rows 46 (3 KiB ahead; 2 and 4 KiB 0.98 of
+ * that, an L2 prefetch 0.93); and on one thread from the last-level cache
+ * (bench/kernels, 16 MiB): four rows 26.7-27.5 GB/s, two rows 25.5-27.7,
+ * one row 23.0-23.7. Two rows keep four rows' compute rate and come
+ * within 0.96 of one row's streaming. */
+#define PF_AHEAD_Q4 3072
+/* One pair of rows from row r (in scope): its chunks with the prefetch,
+ * then its two outputs. */
+#define GEMV512_PAIR(DOT)                                                                           \
     do {                                                                                            \
         const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;                        \
-        const uint8_t *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;                                   \
-        const uint8_t *pf = w0 + PF_GROUPS * group_bytes;                                           \
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                 \
-        __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0, p3 = p0;                             \
+        const uint8_t *pf = w0 + PF_AHEAD_Q4;                                                       \
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;                                                   \
+        __m512i p0 = _mm512_setzero_si512(), p1 = p0;                                               \
         for (int64_t k = 0; k < nf; k++) {                                                          \
-            _mm_prefetch((const char *)(pf + (size_t)k * 256), _MM_HINT_T0);                        \
-            _mm_prefetch((const char *)(pf + (size_t)k * 256 + 64), _MM_HINT_T0);                   \
-            _mm_prefetch((const char *)(pf + (size_t)k * 256 + 128), _MM_HINT_T0);                  \
-            _mm_prefetch((const char *)(pf + (size_t)k * 256 + 192), _MM_HINT_T0);                  \
+            _mm_prefetch((const char *)(pf + (size_t)k * 128), _MM_HINT_T0);                        \
+            _mm_prefetch((const char *)(pf + (size_t)k * 128 + 64), _MM_HINT_T0);                   \
             const chunk_act *c = &ch[k];                                                            \
             const size_t o = (size_t)k * 64;                                                        \
             CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), c, DOT);                                 \
             CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), c, DOT);                                 \
-            CHUNK_STEP(a2, p2, _mm512_loadu_si512(w2 + o), c, DOT);                                 \
-            CHUNK_STEP(a3, p3, _mm512_loadu_si512(w3 + o), c, DOT);                                 \
         }                                                                                           \
-        for (size_t o = (size_t)nf * 256; o < group_bytes + 63; o += 64)                            \
+        for (size_t o = (size_t)nf * 128; o < 2 * row_bytes + 63; o += 64)                          \
             _mm_prefetch((const char *)(pf + o), _MM_HINT_T0);                                      \
         const chunk_act *c = &ch[nf];                                                               \
         const size_t o = (size_t)nf * 64;                                                           \
         CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), c, DOT);                          \
         CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), c, DOT);                          \
-        CHUNK_STEP(a2, p2, _mm512_maskz_loadu_epi8(tail, w2 + o), c, DOT);                          \
-        CHUNK_STEP(a3, p3, _mm512_maskz_loadu_epi8(tail, w3 + o), c, DOT);                          \
         y[r] = _mm512_reduce_add_ps(a0);                                                            \
         y[r + 1] = _mm512_reduce_add_ps(a1);                                                        \
-        y[r + 2] = _mm512_reduce_add_ps(a2);                                                        \
-        y[r + 3] = _mm512_reduce_add_ps(a3);                                                        \
     } while (0)
 
 /* Each kernel is a loop over the rows given the chunks' layout (NAME_run),
@@ -287,25 +283,24 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * (rows longer than that layout go to the plain AVX2 kernel) and by the
  * prepared entry with the caller's layout (DEF_GEMV512_ENTRIES); both
  * prefetch the start of the rows first. */
-#define DEF_GEMV512_4ROWS(NAME)                                                                     \
+#define DEF_GEMV512_2ROWS(NAME)                                                                     \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
         const __m512i low4 = _mm512_set1_epi8(0x0f);                                                \
-        const size_t group_bytes = 4 * row_bytes;                                                   \
         int64_t r = 0;                                                                              \
-        const int64_t n_groups = n_rows / 4, half_g = (n_groups + 1) / 2;                           \
-        for (size_t o = 0; half_g < n_groups && o < PF_GROUPS * group_bytes; o += 64)              \
-            _mm_prefetch((const char *)(w + (size_t)half_g * group_bytes + o), _MM_HINT_T0);        \
-        for (int64_t i = 0; i < half_g; i++) {                                                      \
-            r = 4 * i;                                                                              \
-            GEMV512_GROUP4(DOT_Q4);                                                                 \
-            if (half_g + i < n_groups) {                                                            \
-                r = 4 * (half_g + i);                                                               \
-                GEMV512_GROUP4(DOT_Q4);                                                             \
+        const int64_t n_pairs = n_rows / 2, half_p = (n_pairs + 1) / 2;                             \
+        for (size_t o = 0; half_p < n_pairs && o < PF_AHEAD_Q4; o += 64)                            \
+            _mm_prefetch((const char *)(w + (size_t)half_p * 2 * row_bytes + o), _MM_HINT_T0);      \
+        for (int64_t i = 0; i < half_p; i++) {                                                      \
+            r = 2 * i;                                                                              \
+            GEMV512_PAIR(DOT_Q4);                                                                   \
+            if (half_p + i < n_pairs) {                                                             \
+                r = 2 * (half_p + i);                                                               \
+                GEMV512_PAIR(DOT_Q4);                                                               \
             }                                                                                       \
         }                                                                                           \
-        r = 4 * n_groups;                                                                           \
+        r = 2 * n_pairs;                                                                            \
         for (; r < n_rows; r++) {                                                                   \
             const uint8_t *w0 = w + (size_t)r * row_bytes;                                          \
             GEMV512_ROW(DOT_Q4, 0);                                                                 \
@@ -385,12 +380,12 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
     static const mote_gemv_prep NAME##_prep = {NAME##_prep_bytes, NAME##_prepare, NAME##_prepared,   \
                                                STREAM2, READ_AHEAD_BYTES};
 
-DEF_GEMV512_4ROWS(gemv_q4_0_avx512)
+DEF_GEMV512_2ROWS(gemv_q4_0_avx512)
 DEF_GEMV512_1ROW(gemv_q8_0_avx512)
 /* The second stream's first row (the halves the kernels above take in
- * turn): q4_0 after the first half of its groups of four, q8_0 after
- * the first half of the rows. */
-static int64_t stream2_q4(int64_t n_rows) { return (n_rows / 4 + 1) / 2 * 4; }
+ * turn): q4_0 after the first half of its pairs, q8_0 after the first
+ * half of the rows. */
+static int64_t stream2_q4(int64_t n_rows) { return (n_rows / 2 + 1) / 2 * 2; }
 static int64_t stream2_q8(int64_t n_rows) { return (n_rows + 1) / 2; }
 
 /* What a thread waiting for its next call reads ahead of each stream
@@ -401,7 +396,7 @@ static int64_t stream2_q8(int64_t n_rows) { return (n_rows + 1) / 2; }
 #define READ_AHEAD_BYTES (128u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    PF_GROUPS * 4 * row_bytes, stream2_q4)
+                    PF_AHEAD_Q4, stream2_q4)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
                     PF_AHEAD, stream2_q8)
 
