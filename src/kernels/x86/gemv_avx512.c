@@ -319,8 +319,12 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * with one stream, four rounds each: tg roofline 0.87-0.97 (median 0.94)
  * against 0.85-0.88 (0.86), 43 against 39 tokens/s. Four streams (the
  * quarters in turn) measured worse: 0.80-0.84 against 0.91-0.95 with two,
- * four rounds. */
-#define PF_AHEAD 4096
+ * four rounds. The distance: 4 KiB on the first host of the q4_0 comment
+ * above; on the second, alternating decoding rounds in one process (8 and
+ * 10 rounds), 3 KiB 1.04 x 4 KiB, 3.5 KiB level, 2 KiB 0.97, 6 KiB 0.95,
+ * an L2 prefetch (T1) 0.97-1.00 x T0; the barrier read-ahead 0, 64 or
+ * 128 KiB level there. */
+#define PF_AHEAD 3072
 #define DEF_GEMV512_1ROW(NAME)                                                                      \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
