@@ -48,12 +48,18 @@ ALWAYS_INLINE float bf16_scalar(uint16_t h) {
  * scalar tail, added (a0 + a1) + (a2 + a3) + tail. LOADX / LOADY turn 8
  * elements at a pointer into an __m256, SCALARX / SCALARY one element into
  * a float. vec_dot (float_avx2.c) and the f16/bf16 gemv (gemv_avx2.c)
- * both expand this, so their results are bit-identical. */
+ * both expand this, so their results are bit-identical. The _PF form runs
+ * STEP(i) at the start of each step of 32 elements from i (the gemv's
+ * software prefetch), which leaves the arithmetic as it is. */
 #define AVX2_DOT_ORDERED(out, n, x, y, LOADX, LOADY, SCALARX, SCALARY)                           \
+    AVX2_DOT_ORDERED_PF(out, n, x, y, LOADX, LOADY, SCALARX, SCALARY, AVX2_NO_STEP)
+#define AVX2_NO_STEP(i) ((void)0)
+#define AVX2_DOT_ORDERED_PF(out, n, x, y, LOADX, LOADY, SCALARX, SCALARY, STEP)                   \
     do {                                                                                         \
         __m256 d0_ = _mm256_setzero_ps(), d1_ = d0_, d2_ = d0_, d3_ = d0_;                       \
         int64_t i_ = 0;                                                                          \
         for (; i_ + 32 <= (n); i_ += 32) {                                                       \
+            STEP(i_);                                                                            \
             d0_ = _mm256_fmadd_ps(LOADX((x) + i_), LOADY((y) + i_), d0_);                        \
             d1_ = _mm256_fmadd_ps(LOADX((x) + i_ + 8), LOADY((y) + i_ + 8), d1_);                \
             d2_ = _mm256_fmadd_ps(LOADX((x) + i_ + 16), LOADY((y) + i_ + 16), d2_);              \
