@@ -52,10 +52,12 @@
  * 32768 columns (8 KiB of stack for the per-block values). */
 #define GEMV_MAX_BLOCKS (MOTE_GEMV_MAX_COLS / 32)
 /* Software prefetch distance in groups of 4 rows. The hardware prefetcher
- * follows one long stream well but not four interleaved ones that each end
- * after a row (a row of 2048 q4_0 weights is 18 cache lines): without this
- * the 4-row loop streams at half the speed of a one-row loop. Each step
- * touches two lines of the group PF_GROUPS ahead (it consumes 4 blocks). */
+ * follows four interleaved streams that each end after a row (a row of 2048
+ * q4_0 weights is 18 cache lines) worse than one long stream: without this
+ * the 4-row loop streamed at half the speed of a one-row loop (Zen 5 host;
+ * on the Xeon host even one stream needs help: Q1ROW_PF_AHEAD below). Each
+ * step touches two lines of the group PF_GROUPS ahead (it consumes 4
+ * blocks). */
 #define PF_GROUPS 2
 
 /* ---- helpers ---- */
@@ -195,7 +197,7 @@ static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                         \
             int64_t b = 0;                                                                      \
             for (; b + 4 <= nb; b += 4) {                                                       \
-                for (size_t o_ = (size_t)b * WSIZE + Q1ROW_PF_AHEAD, e_ = o_ + 4 * WSIZE;          \
+                for (size_t o_ = (size_t)b * WSIZE + Q1ROW_PF_AHEAD, e_ = o_ + 4 * WSIZE;      \
                      o_ < e_ && o_ < left; o_ += 64)                                            \
                     _mm_prefetch((const char *)w0 + o_, _MM_HINT_T1);                           \
                 GEMV_ROW_BLOCK(a0, w0, b, GEMV_ACT(b), _mm256_set1_epi32(neg[b]),               \
@@ -332,16 +334,16 @@ f16_row_avx512(const uint16_t *w, int64_t n, const float *a, int64_t n16, __mmas
 
 /* The second stream's first row: the rows of a call are taken from
  * [0, h) and [h, n_rows) in turn. */
-static int64_t f16_stream2(int64_t n_rows) { return (n_rows + 1) / 2; }
+static int64_t f16_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 
 /* y[r] = row r of w . a for r < n_rows, a the activation as f32 (n,
  * 64-byte aligned): the two halves in turn, each half's first
  * F16_PF_AHEAD bytes prefetched first. */
-TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows,
-                                        const float *a, float *y) {
+TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_bytes,
+                                        int64_t n_rows, const float *a, float *y) {
     const int64_t n16 = n & ~(int64_t)15;
     const __mmask16 tail = (__mmask16)((1u << (n - n16)) - 1);
-    const int64_t h = f16_stream2(n_rows);
+    const int64_t h = f16_half(n_rows);
     const size_t mid = (size_t)h * row_bytes, end = (size_t)n_rows * row_bytes;
     for (size_t o = 0; o < F16_PF_AHEAD; o += 64) {
         if (o < mid) _mm_prefetch((const char *)w + o, _MM_HINT_T0);
@@ -362,6 +364,8 @@ TARGET_512F static void f16_act_avx512(int64_t n, const uint16_t *act, float *a)
     for (; i < n; i++) a[i] = _cvtsh_ss(act[i]);
 }
 
+/* The f16 table's gemv (mote_gemv_fn) where the CPU has AVX-512 F, BW and
+ * VL: the activation converted on the stack, then the rows. */
 TARGET_512F static void gemv_f16_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
                                         const void *vact, float *y) {
     float a[MOTE_GEMV_MAX_COLS] __attribute__((aligned(64)));
@@ -370,7 +374,6 @@ TARGET_512F static void gemv_f16_avx512(int64_t n, const void *vw, size_t row_by
 }
 
 #undef F16X16
-
 
 /* AVX-512 F, BW and VL (masked 16-bit loads): Skylake-X and later, Zen 4
  * and later. */

@@ -8,12 +8,13 @@
  * Why: generation reads every weight once per token, and on two cores the
  * block-at-a-time kernels (gemv_avx2.c) decoded q4_0 at about the speed a
  * core streams from memory (one thread, matrix in L2: 26 GB/s, against
- * about 29 GB/s of plain reads from memory on the development machine, a
- * Zen 5 VM), so stalls on memory added to the decoding time instead of
+ * about 29 GB/s of plain reads from memory on the development machine's
+ * Zen 5 host), so stalls on memory added to the decoding time instead of
  * hiding behind it. Here a 64-byte load of a row goes through one integer
  * dot (VPDPBUSD) per nibble half and one scaling: about 11 instructions
  * per 64 bytes against 10 per 36 bytes. In L2, one thread: q4_0 26 -> 50-60
- * GB/s, q8_0 37 -> 75 GB/s.
+ * GB/s, q8_0 37 -> 75 GB/s (Zen 5 host, the q4_0 kernel then four rows at
+ * a time).
  *
  * How: a row is a sequence of blocks of BS bytes (q4_0: 18, q8_0: 34), each
  * a 2-byte f16 scale then its quants. BS is 2 mod 4, so every 4-byte lane
@@ -43,7 +44,9 @@
  * tolerance of tests/test_kernels.c.
  *
  * Contracts: n a multiple of 32; rows row_bytes apart, no alignment needed;
- * reads no byte outside the rows (the last chunk is a masked load); pure,
+ * reads no byte outside the rows (the last chunk is a masked load; the
+ * software prefetches may name lines up to about PF_AHEAD_Q8 / PF_AHEAD_Q4
+ * bytes past them, which a prefetch never faults on); pure,
  * thread-safe, allocates nothing: the per-call layout lives on the stack
  * (up to GEMV512_MAX_BLOCKS blocks: at most about 115 KiB, q8_0), a
  * prepared one in the caller's memory; longer rows go to the plain AVX2
@@ -241,16 +244,18 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  *
  * Why two rows: one row at a time streams best from memory but is slower
  * to compute, four rows the reverse. Measured on two hosts of the
- * development machine: on the first (about 48 GB/s on two threads, 24 a
- * core), four rows decoded 75 tokens/s against 61 with one. On the second
- * (about 30 GB/s, 15 a core; alternating 32-token decoding rounds in one
- * process, 8-12 rounds, medians): four rows as before (T0 prefetch two
- * groups ahead) 35 tokens/s, four rows with an L2 prefetch one group
- * ahead 40, one row 48, two rows 46 (3 KiB ahead; 2 and 4 KiB 0.98 of
- * that, an L2 prefetch 0.93); and on one thread from the last-level cache
- * (bench/kernels, 16 MiB): four rows 26.7-27.5 GB/s, two rows 25.5-27.7,
- * one row 23.0-23.7. Two rows keep four rows' compute rate and come
- * within 0.96 of one row's streaming. */
+ * development machine: on the Zen 5 host (about 48 GB/s on two threads,
+ * 24 a core), four rows decoded 75 tokens/s against 61 with one. On the
+ * Xeon host (about 30 GB/s, 15 a core; alternating 32-token decoding
+ * rounds in one process, 8-12 rounds, medians): four rows as before (T0
+ * prefetch two groups ahead) 35 tokens/s, four rows with an L2 prefetch
+ * one group ahead 40, one row 48, two rows 46 (3 KiB ahead; 2 and 4 KiB
+ * 0.98 of that; into L2 instead of L1 0.93; the distance counted from the
+ * pair's second row 0.93; an L2 prefetch 6-12 KiB ahead on top of this
+ * 0.90-0.95); and on one thread from the last-level cache (bench/kernels,
+ * 16 MiB): four rows 26.7-27.5 GB/s, two rows 25.5-27.7, one row
+ * 23.0-23.7. Two rows keep four rows' compute rate and come within 0.96
+ * of one row's streaming. */
 #define PF_AHEAD_Q4 3072
 /* One pair of rows from row r (in scope): its chunks with the prefetch,
  * then its two outputs. */
@@ -307,42 +312,42 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         }                                                                                           \
     }
 
-/* q8_0: one row at a time, each step prefetching the line PF_AHEAD bytes
- * on (the last chunk's step included, so no line is left to a miss).
- * Faster than four rows here (alternating runs on the development machine:
- * about 0.95 of the bandwidth roofline against 0.8 with the q4_0 scheme;
- * 0.6 without the software prefetch), as this kernel decodes at about
- * twice the speed memory delivers. The rows are taken from the call's two
+/* q8_0: one row at a time, each step prefetching the line PF_AHEAD_Q8
+ * bytes on (the last chunk's step included, so no line is left to a miss).
+ * Faster than four rows on the Zen 5 host (alternating runs: about 0.95 of
+ * the bandwidth roofline against 0.8 with the four-row scheme q4_0 had
+ * then; 0.6 without the software prefetch), as this kernel decodes at
+ * about twice the speed memory delivers. The rows are taken from the call's two
  * halves in turn: two streams far apart, which keep more lines in flight
  * per core than one (each thread streamed at most about 22 GB/s with one,
  * against about 27 of plain reads while both threads read); alternating
  * with one stream, four rounds each: tg roofline 0.87-0.97 (median 0.94)
  * against 0.85-0.88 (0.86), 43 against 39 tokens/s. Four streams (the
  * quarters in turn) measured worse: 0.80-0.84 against 0.91-0.95 with two,
- * four rounds. The distance: 4 KiB on the first host of the q4_0 comment
- * above; on the second, alternating decoding rounds in one process (8 and
- * 10 rounds), 3 KiB 1.04 x 4 KiB, 3.5 KiB level, 2 KiB 0.97, 6 KiB 0.95,
+ * four rounds (all on the Zen 5 host). The distance: 4 KiB there; on the
+ * Xeon host, alternating decoding rounds in one process (8 and 10
+ * rounds), 3 KiB 1.04 x 4 KiB, 3.5 KiB level, 2 KiB 0.97, 6 KiB 0.95,
  * an L2 prefetch (T1) 0.97-1.00 x T0; the barrier read-ahead 0, 64 or
  * 128 KiB level there. */
-#define PF_AHEAD 3072
+#define PF_AHEAD_Q8 3072
 #define DEF_GEMV512_1ROW(NAME)                                                                      \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
         const __m512i flip = _mm512_set1_epi8((char)0x80);                                          \
         const int64_t half = (n_rows + 1) / 2;                                                      \
-        for (size_t o = 0; half < n_rows && o < PF_AHEAD; o += 64)                                  \
+        for (size_t o = 0; half < n_rows && o < PF_AHEAD_Q8; o += 64)                               \
             _mm_prefetch((const char *)(w + (size_t)half * row_bytes + o), _MM_HINT_T0);            \
         for (int64_t i = 0; i < half; i++) {                                                        \
             {                                                                                       \
                 const int64_t r = i;                                                                \
                 const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
-                GEMV512_ROW(DOT_Q8, PF_AHEAD);                                                      \
+                GEMV512_ROW(DOT_Q8, PF_AHEAD_Q8);                                                   \
             }                                                                                       \
             if (half + i < n_rows) {                                                                \
                 const int64_t r = half + i;                                                         \
                 const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
-                GEMV512_ROW(DOT_Q8, PF_AHEAD);                                                      \
+                GEMV512_ROW(DOT_Q8, PF_AHEAD_Q8);                                                   \
             }                                                                                       \
         }                                                                                           \
     }
@@ -402,7 +407,7 @@ static int64_t stream2_q8(int64_t n_rows) { return (n_rows + 1) / 2; }
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
                     PF_AHEAD_Q4, stream2_q4)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    PF_AHEAD, stream2_q8)
+                    PF_AHEAD_Q8, stream2_q8)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
