@@ -34,7 +34,7 @@
  * (chunk_pattern) built once. Per row and chunk, then: a load, the
  * unpacking (q4_0: a mask and a shift), the dots, a VPERMT2W of the scales,
  * one conversion each and an FMA into 16 f32 lanes. Rows: q4_0 two at a
- * time, q8_0 one at a time, each with the software prefetch that measured
+ * time (one from each half of the call), q8_0 one at a time, each with the software prefetch that measured
  * best for it (the kernels' comments).
  *
  * Sums: each block's integer dot is exact; a row's 16 lane accumulators
@@ -236,79 +236,75 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
 
 /* q4_0: two rows at a time sharing each chunk's activation side (the
  * unpacking makes this kernel the slower one, so the shared side's loads
- * are worth saving), from the call's two halves in turn (two streams far
- * apart, as the q8_0 kernel below; see there), each step prefetching the
- * two lines PF_AHEAD_Q4 bytes on, and after the pair's last step the lines
- * the steps left over. The pair's rows lie one after the other, so the
- * prefetch sweeps one linear stream.
+ * are worth saving): row i of the call's first half with row h + i of its
+ * second (h = half the rows, rounded up), so the two rows are two linear
+ * streams far apart (as the q8_0 kernel below reads them one row at a
+ * time; see there), each step prefetching each stream's line PF_AHEAD_Q4
+ * bytes on. An odd call's row h - 1 goes alone, with the same steps.
  *
- * Why two rows: one row at a time streams best from memory but is slower
- * to compute, four rows the reverse. Measured on two hosts of the
- * development machine: on the Zen 5 host (about 48 GB/s on two threads,
- * 24 a core), four rows decoded 75 tokens/s against 61 with one. On the
- * Xeon host (about 30 GB/s, 15 a core; alternating 32-token decoding
- * rounds in one process, 8-12 rounds, medians): four rows as before (T0
- * prefetch two groups ahead) 35 tokens/s, four rows with an L2 prefetch
- * one group ahead 40, one row 48, two rows 46 (3 KiB ahead; 2 and 4 KiB
- * 0.98 of that; into L2 instead of L1 0.93; the distance counted from the
- * pair's second row 0.93; an L2 prefetch 6-12 KiB ahead on top of this
- * 0.90-0.95); and on one thread from the last-level cache (bench/kernels,
- * 16 MiB): four rows 26.7-27.5 GB/s, two rows 25.5-27.7, one row
- * 23.0-23.7. Two rows keep four rows' compute rate and come within 0.96
- * of one row's streaming. */
+ * Why: one row at a time streams best from memory but is slower to
+ * compute, four adjacent rows the reverse; two rows from the two halves
+ * get both. Measured on two hosts of the development machine: on the Zen
+ * 5 host (about 48 GB/s on two threads, 24 a core), four adjacent rows
+ * decoded 75 tokens/s against 61 with one (this scheme not measured
+ * there). On the Xeon host (about 30 GB/s, 15 a core; alternating 32-token
+ * decoding rounds in one process, 8-12 rounds, medians): four adjacent
+ * rows (T0 prefetch two groups ahead) 35 tokens/s, one row 48, two
+ * adjacent rows 46, then in another series two adjacent rows 51.4, two
+ * rows from the halves 60.2 (1.17 x; 2 KiB ahead 1.00 x 3, 4 KiB 0.96);
+ * on one thread from the last-level cache (bench/kernels, 16 MiB): four
+ * adjacent rows 26.7-27.5 GB/s, two 25.5-27.7, one 23.0-23.7, two from
+ * the halves 29.4. Also tried for two adjacent rows, all slower: an L2
+ * prefetch instead of L1 (0.93), the distance counted from the pair's
+ * second row (0.93), an L2 prefetch 6-12 KiB ahead on top (0.90-0.95). */
 #define PF_AHEAD_Q4 3072
-/* One pair of rows from row r (in scope): its chunks with the prefetch,
- * then its two outputs. */
-#define GEMV512_PAIR(DOT)                                                                           \
+/* Rows ra and rb (in scope) together: their chunks in order, each step
+ * prefetching both streams, the last chunk a masked load; then the two
+ * outputs. Each row gets GEMV512_ROW's steps exactly. */
+#define GEMV512_TWO_ROWS(DOT)                                                                       \
     do {                                                                                            \
-        const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;                        \
-        const uint8_t *pf = w0 + PF_AHEAD_Q4;                                                       \
+        const uint8_t *w0 = w + (size_t)ra * row_bytes, *w1 = w + (size_t)rb * row_bytes;           \
         __m512 a0 = _mm512_setzero_ps(), a1 = a0;                                                   \
         __m512i p0 = _mm512_setzero_si512(), p1 = p0;                                               \
         for (int64_t k = 0; k < nf; k++) {                                                          \
-            _mm_prefetch((const char *)(pf + (size_t)k * 128), _MM_HINT_T0);                        \
-            _mm_prefetch((const char *)(pf + (size_t)k * 128 + 64), _MM_HINT_T0);                   \
-            const chunk_act *c = &ch[k];                                                            \
             const size_t o = (size_t)k * 64;                                                        \
-            CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), c, DOT);                                 \
-            CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), c, DOT);                                 \
+            _mm_prefetch((const char *)(w0 + o + PF_AHEAD_Q4), _MM_HINT_T0);                        \
+            _mm_prefetch((const char *)(w1 + o + PF_AHEAD_Q4), _MM_HINT_T0);                        \
+            CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), &ch[k], DOT);                            \
+            CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), &ch[k], DOT);                            \
         }                                                                                           \
-        for (size_t o = (size_t)nf * 128; o < 2 * row_bytes + 63; o += 64)                          \
-            _mm_prefetch((const char *)(pf + o), _MM_HINT_T0);                                      \
-        const chunk_act *c = &ch[nf];                                                               \
         const size_t o = (size_t)nf * 64;                                                           \
-        CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), c, DOT);                          \
-        CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), c, DOT);                          \
-        y[r] = _mm512_reduce_add_ps(a0);                                                            \
-        y[r + 1] = _mm512_reduce_add_ps(a1);                                                        \
+        _mm_prefetch((const char *)(w0 + o + PF_AHEAD_Q4), _MM_HINT_T0);                            \
+        _mm_prefetch((const char *)(w1 + o + PF_AHEAD_Q4), _MM_HINT_T0);                            \
+        CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), &ch[nf], DOT);                    \
+        CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), &ch[nf], DOT);                    \
+        y[ra] = _mm512_reduce_add_ps(a0);                                                           \
+        y[rb] = _mm512_reduce_add_ps(a1);                                                           \
     } while (0)
 
 /* Each kernel is a loop over the rows given the chunks' layout (NAME_run),
  * called by the gemv entry after laying out the activation on the stack
  * (rows longer than that layout go to the plain AVX2 kernel) and by the
  * prepared entry with the caller's layout (DEF_GEMV512_ENTRIES); both
- * prefetch the start of the rows first. */
+ * prefetch the start of the rows first (the first stream's; NAME_run the
+ * second's). */
 #define DEF_GEMV512_2ROWS(NAME)                                                                     \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
         const __m512i low4 = _mm512_set1_epi8(0x0f);                                                \
-        int64_t r = 0;                                                                              \
-        const int64_t n_pairs = n_rows / 2, half_p = (n_pairs + 1) / 2;                             \
-        for (size_t o = 0; half_p < n_pairs && o < PF_AHEAD_Q4; o += 64)                            \
-            _mm_prefetch((const char *)(w + (size_t)half_p * 2 * row_bytes + o), _MM_HINT_T0);      \
-        for (int64_t i = 0; i < half_p; i++) {                                                      \
-            r = 2 * i;                                                                              \
-            GEMV512_PAIR(DOT_Q4);                                                                   \
-            if (half_p + i < n_pairs) {                                                             \
-                r = 2 * (half_p + i);                                                               \
-                GEMV512_PAIR(DOT_Q4);                                                               \
+        const int64_t half = (n_rows + 1) / 2;                                                      \
+        for (size_t o = 0; half < n_rows && o < PF_AHEAD_Q4; o += 64)                               \
+            _mm_prefetch((const char *)(w + (size_t)half * row_bytes + o), _MM_HINT_T0);            \
+        for (int64_t i = 0; i < half; i++) {                                                        \
+            if (half + i < n_rows) {                                                                \
+                const int64_t ra = i, rb = half + i;                                                \
+                GEMV512_TWO_ROWS(DOT_Q4);                                                           \
+            } else {                                                                                \
+                const int64_t r = i;                                                                \
+                const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
+                GEMV512_ROW(DOT_Q4, PF_AHEAD_Q4);                                                   \
             }                                                                                       \
-        }                                                                                           \
-        r = 2 * n_pairs;                                                                            \
-        for (; r < n_rows; r++) {                                                                   \
-            const uint8_t *w0 = w + (size_t)r * row_bytes;                                          \
-            GEMV512_ROW(DOT_Q4, 0);                                                                 \
         }                                                                                           \
     }
 
@@ -391,11 +387,9 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
 
 DEF_GEMV512_2ROWS(gemv_q4_0_avx512)
 DEF_GEMV512_1ROW(gemv_q8_0_avx512)
-/* The second stream's first row (the halves the kernels above take in
- * turn): q4_0 after the first half of its pairs, q8_0 after the first
- * half of the rows. */
-static int64_t stream2_q4(int64_t n_rows) { return (n_rows / 2 + 1) / 2 * 2; }
-static int64_t stream2_q8(int64_t n_rows) { return (n_rows + 1) / 2; }
+/* The second stream's first row (the halves the kernels above read
+ * together or in turn): after the first half of the rows, rounded up. */
+static int64_t stream2_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 
 /* What a thread waiting for its next call reads ahead of each stream
  * (mote_gemv_prep): in alternating decoding rounds in one process, q4_0
@@ -405,9 +399,9 @@ static int64_t stream2_q8(int64_t n_rows) { return (n_rows + 1) / 2; }
 #define READ_AHEAD_BYTES (128u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    PF_AHEAD_Q4, stream2_q4)
+                    PF_AHEAD_Q4, stream2_half)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    PF_AHEAD_Q8, stream2_q8)
+                    PF_AHEAD_Q8, stream2_half)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
