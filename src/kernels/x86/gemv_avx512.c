@@ -33,9 +33,9 @@
  * PERIOD chunks (lcm(BS, 64) bytes = 32 blocks), so it comes from a table
  * (chunk_pattern) built once. Per row and chunk, then: a load, the
  * unpacking (q4_0: a mask and a shift), the dots, a VPERMT2W of the scales,
- * one conversion each and an FMA into 16 f32 lanes. Rows: q4_0 two at a
- * time (one from each half of the call), q8_0 one at a time, each with the software prefetch that measured
- * best for it (the kernels' comments).
+ * one conversion each and an FMA into 16 f32 lanes. Rows: two at a time,
+ * one from each half of the call, with the software prefetch that
+ * measured best (the kernels' comment).
  *
  * Sums: each block's integer dot is exact; a row's 16 lane accumulators
  * take its chunks in order and are added at the end, the same operations
@@ -45,8 +45,8 @@
  *
  * Contracts: n a multiple of 32; rows row_bytes apart, no alignment needed;
  * reads no byte outside the rows (the last chunk is a masked load; the
- * software prefetches may name lines up to about PF_AHEAD_Q8 / PF_AHEAD_Q4
- * bytes past them, which a prefetch never faults on); pure,
+ * software prefetches may name lines up to about PF_AHEAD bytes past
+ * them, which a prefetch never faults on); pure,
  * thread-safe, allocates nothing: the per-call layout lives on the stack
  * (up to GEMV512_MAX_BLOCKS blocks: at most about 115 KiB, q8_0), a
  * prepared one in the caller's memory; longer rows go to the plain AVX2
@@ -234,30 +234,38 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         y[r] = _mm512_reduce_add_ps(a0);                                                            \
     } while (0)
 
-/* q4_0: two rows at a time sharing each chunk's activation side (the
- * unpacking makes this kernel the slower one, so the shared side's loads
- * are worth saving): row i of the call's first half with row h + i of its
+/* Both kernels: two rows at a time sharing each chunk's activation side
+ * (its loads, and for q4_0 the costlier unpacking of the weights is what
+ * remains per row): row i of the call's first half with row h + i of its
  * second (h = half the rows, rounded up), so the two rows are two linear
- * streams far apart (as the q8_0 kernel below reads them one row at a
- * time; see there), each step prefetching each stream's line PF_AHEAD_Q4
- * bytes on. An odd call's row h - 1 goes alone, with the same steps.
+ * streams far apart, each step prefetching each stream's line PF_AHEAD
+ * bytes on (the last chunk's step included, so no line is left to a
+ * miss). An odd call's row h - 1 goes alone, with the same steps.
  *
- * Why: one row at a time streams best from memory but is slower to
- * compute, four adjacent rows the reverse; two rows from the two halves
- * get both. Measured on two hosts of the development machine: on the Zen
- * 5 host (about 48 GB/s on two threads, 24 a core), four adjacent rows
- * decoded 75 tokens/s against 61 with one (this scheme not measured
- * there). On the Xeon host (about 30 GB/s, 15 a core; alternating 32-token
- * decoding rounds in one process, 8-12 rounds, medians): four adjacent
- * rows (T0 prefetch two groups ahead) 35 tokens/s, one row 48, two
- * adjacent rows 46, then in another series two adjacent rows 51.4, two
- * rows from the halves 60.2 (1.17 x; 2 KiB ahead 1.00 x 3, 4 KiB 0.96);
- * on one thread from the last-level cache (bench/kernels, 16 MiB): four
- * adjacent rows 26.7-27.5 GB/s, two 25.5-27.7, one 23.0-23.7, two from
- * the halves 29.4. Also tried for two adjacent rows, all slower: an L2
- * prefetch instead of L1 (0.93), the distance counted from the pair's
- * second row (0.93), an L2 prefetch 6-12 KiB ahead on top (0.90-0.95). */
-#define PF_AHEAD_Q4 3072
+ * How it came to this, on two hosts of the development machine. On the
+ * Zen 5 host (about 48 GB/s on two threads, 24 a core): q4_0 four
+ * adjacent rows at a time decoded 75 tokens/s against 61 with one row;
+ * q8_0 one row at a time with its software prefetch about 0.95 of the
+ * bandwidth roofline against 0.8 with q4_0's four rows and 0.6 without
+ * the prefetch; taking q8_0's rows from the call's two halves in turn
+ * (two streams far apart keep more lines in flight per core: one thread
+ * streamed at most about 22 GB/s with one, against about 27 of plain
+ * reads) tg roofline 0.87-0.97 (median 0.94) against 0.85-0.88 (0.86),
+ * four rounds; four streams (the quarters) 0.80-0.84 against 0.91-0.95.
+ * On the Xeon host (about 30 GB/s, 15 a core; alternating 32-token
+ * decoding rounds in one process, 8-12 rounds, medians): q4_0 four
+ * adjacent rows (T0 prefetch two groups ahead) 35 tokens/s, one row 48,
+ * two adjacent rows 46, then in another series two adjacent rows 51.4,
+ * this scheme 60.2 (1.17 x; 2 KiB ahead 1.00 x 3, 4 KiB 0.96); one thread
+ * from the last-level cache (bench/kernels, 16 MiB): four adjacent rows
+ * 26.7-27.5 GB/s, two 25.5-27.7, one 23.0-23.7, this scheme 29.4. q8_0:
+ * this scheme 1.022 x one row from each half in turn (10 rounds; quartiles
+ * 1.016, 1.024); for one row, 3 KiB ahead 1.04 x 4 KiB, 2 KiB 0.97, 6 KiB
+ * 0.95, an L2 prefetch (T1) 0.97-1.00 x T0, the barrier read-ahead 0, 64
+ * or 128 KiB level. Also tried for two adjacent q4_0 rows, all slower: an
+ * L2 prefetch (0.93), the distance counted from the pair's second row
+ * (0.93), an L2 prefetch 6-12 KiB ahead on top (0.90-0.95). */
+#define PF_AHEAD 3072
 /* Rows ra and rb (in scope) together: their chunks in order, each step
  * prefetching both streams, the last chunk a masked load; then the two
  * outputs. Each row gets GEMV512_ROW's steps exactly. */
@@ -268,14 +276,14 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         __m512i p0 = _mm512_setzero_si512(), p1 = p0;                                               \
         for (int64_t k = 0; k < nf; k++) {                                                          \
             const size_t o = (size_t)k * 64;                                                        \
-            _mm_prefetch((const char *)(w0 + o + PF_AHEAD_Q4), _MM_HINT_T0);                        \
-            _mm_prefetch((const char *)(w1 + o + PF_AHEAD_Q4), _MM_HINT_T0);                        \
+            _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                           \
+            _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                           \
             CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), &ch[k], DOT);                            \
             CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), &ch[k], DOT);                            \
         }                                                                                           \
         const size_t o = (size_t)nf * 64;                                                           \
-        _mm_prefetch((const char *)(w0 + o + PF_AHEAD_Q4), _MM_HINT_T0);                            \
-        _mm_prefetch((const char *)(w1 + o + PF_AHEAD_Q4), _MM_HINT_T0);                            \
+        _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                               \
+        _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                               \
         CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), &ch[nf], DOT);                    \
         CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), &ch[nf], DOT);                    \
         y[ra] = _mm512_reduce_add_ps(a0);                                                           \
@@ -287,63 +295,24 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * (rows longer than that layout go to the plain AVX2 kernel) and by the
  * prepared entry with the caller's layout (DEF_GEMV512_ENTRIES); both
  * prefetch the start of the rows first (the first stream's; NAME_run the
- * second's). */
-#define DEF_GEMV512_2ROWS(NAME)                                                                     \
+ * second's). DOT is the type's chunk dot, which reads the constant KNAME
+ * (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip). */
+#define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE)                                                    \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
-        const __m512i low4 = _mm512_set1_epi8(0x0f);                                                \
+        const __m512i KNAME = _mm512_set1_epi8((char)(KBYTE));                                      \
         const int64_t half = (n_rows + 1) / 2;                                                      \
-        for (size_t o = 0; half < n_rows && o < PF_AHEAD_Q4; o += 64)                               \
+        for (size_t o = 0; half < n_rows && o < PF_AHEAD; o += 64)                                  \
             _mm_prefetch((const char *)(w + (size_t)half * row_bytes + o), _MM_HINT_T0);            \
         for (int64_t i = 0; i < half; i++) {                                                        \
             if (half + i < n_rows) {                                                                \
                 const int64_t ra = i, rb = half + i;                                                \
-                GEMV512_TWO_ROWS(DOT_Q4);                                                           \
+                GEMV512_TWO_ROWS(DOT);                                                              \
             } else {                                                                                \
                 const int64_t r = i;                                                                \
                 const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
-                GEMV512_ROW(DOT_Q4, PF_AHEAD_Q4);                                                   \
-            }                                                                                       \
-        }                                                                                           \
-    }
-
-/* q8_0: one row at a time, each step prefetching the line PF_AHEAD_Q8
- * bytes on (the last chunk's step included, so no line is left to a miss).
- * Faster than four rows on the Zen 5 host (alternating runs: about 0.95 of
- * the bandwidth roofline against 0.8 with the four-row scheme q4_0 had
- * then; 0.6 without the software prefetch), as this kernel decodes at
- * about twice the speed memory delivers. The rows are taken from the call's two
- * halves in turn: two streams far apart, which keep more lines in flight
- * per core than one (each thread streamed at most about 22 GB/s with one,
- * against about 27 of plain reads while both threads read); alternating
- * with one stream, four rounds each: tg roofline 0.87-0.97 (median 0.94)
- * against 0.85-0.88 (0.86), 43 against 39 tokens/s. Four streams (the
- * quarters in turn) measured worse: 0.80-0.84 against 0.91-0.95 with two,
- * four rounds (all on the Zen 5 host). The distance: 4 KiB there; on the
- * Xeon host, alternating decoding rounds in one process (8 and 10
- * rounds), 3 KiB 1.04 x 4 KiB, 3.5 KiB level, 2 KiB 0.97, 6 KiB 0.95,
- * an L2 prefetch (T1) 0.97-1.00 x T0; the barrier read-ahead 0, 64 or
- * 128 KiB level there. */
-#define PF_AHEAD_Q8 3072
-#define DEF_GEMV512_1ROW(NAME)                                                                      \
-    TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
-        const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
-        __mmask64 tail, float *y) {                                                                 \
-        const __m512i flip = _mm512_set1_epi8((char)0x80);                                          \
-        const int64_t half = (n_rows + 1) / 2;                                                      \
-        for (size_t o = 0; half < n_rows && o < PF_AHEAD_Q8; o += 64)                               \
-            _mm_prefetch((const char *)(w + (size_t)half * row_bytes + o), _MM_HINT_T0);            \
-        for (int64_t i = 0; i < half; i++) {                                                        \
-            {                                                                                       \
-                const int64_t r = i;                                                                \
-                const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
-                GEMV512_ROW(DOT_Q8, PF_AHEAD_Q8);                                                   \
-            }                                                                                       \
-            if (half + i < n_rows) {                                                                \
-                const int64_t r = half + i;                                                         \
-                const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
-                GEMV512_ROW(DOT_Q8, PF_AHEAD_Q8);                                                   \
+                GEMV512_ROW(DOT, PF_AHEAD);                                                         \
             }                                                                                       \
         }                                                                                           \
     }
@@ -385,8 +354,8 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
     static const mote_gemv_prep NAME##_prep = {NAME##_prep_bytes, NAME##_prepare, NAME##_prepared,   \
                                                STREAM2, READ_AHEAD_BYTES};
 
-DEF_GEMV512_2ROWS(gemv_q4_0_avx512)
-DEF_GEMV512_1ROW(gemv_q8_0_avx512)
+DEF_GEMV512_RUN(gemv_q4_0_avx512, DOT_Q4, low4, 0x0f)
+DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80)
 /* The second stream's first row (the halves the kernels above read
  * together or in turn): after the first half of the rows, rounded up. */
 static int64_t stream2_half(int64_t n_rows) { return (n_rows + 1) / 2; }
@@ -399,9 +368,9 @@ static int64_t stream2_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 #define READ_AHEAD_BYTES (128u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    PF_AHEAD_Q4, stream2_half)
+                    PF_AHEAD, stream2_half)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    PF_AHEAD_Q8, stream2_half)
+                    PF_AHEAD, stream2_half)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
