@@ -235,8 +235,8 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
     } while (0)
 
 /* Both kernels: two rows at a time sharing each chunk's activation side
- * (its loads, and for q4_0 the costlier unpacking of the weights is what
- * remains per row): row i of the call's first half with row h + i of its
+ * (its loads; what is left per row is the weights' own work, for q4_0 the
+ * costlier unpacking): row i of the call's first half with row h + i of its
  * second (h = half the rows, rounded up), so the two rows are two linear
  * streams far apart, each step prefetching each stream's line PF_AHEAD
  * bytes on (the last chunk's step included, so no line is left to a
