@@ -429,16 +429,20 @@ const char *mote_model_kernel_isa(const mote_model *m);
 
 /* Read bandwidth of main memory: n_threads threads (>= 1) each sum their
  * slice of a buffer of buffer_bytes (0 = four times the last-level cache,
- * at least 256 MiB and at most 1 GiB) with plain loads; the buffer is read
- * reps times (>= 1) and *gbs receives the median in 10^9 bytes/s.
+ * at least 256 MiB and at most 1 GiB) in each of four read patterns (the
+ * hardware prefetcher alone; software prefetches, one stream or two); each
+ * pattern reads the buffer reps times (>= 1) and *gbs receives the highest
+ * of their medians in 10^9 bytes/s: the most this machine lets the
+ * threads read.
  * *used_bytes (may be NULL) receives the buffer size used. Allocates the
  * buffer and frees it before returning. */
 mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
                                  double *gbs, uint64_t *used_bytes, mote_error *err);
 /* The same test read for as long as a benchmark reads: passes over the
- * buffer until at least total_bytes have been read (1 to 1000 passes),
- * and *gbs receives all the bytes over all the time: the mean rate, slow
- * passes included. On a machine whose bandwidth dips now and then (other
+ * buffer until at least total_bytes have been read (1 to 1000 passes) in
+ * the pattern fastest over one trial pass each, and *gbs receives all the
+ * bytes over all the time of those passes: the mean rate, slow passes
+ * included. On a machine whose bandwidth dips now and then (other
  * work, a neighbour VM) this is what a long read such as generating many
  * tokens can expect, where the median of a few passes is what a quiet
  * moment gives. */
