@@ -15,8 +15,8 @@
  * halves as two streams, prefetched 3 or 8 KiB ahead) and the fastest counts:
  * the figure is the most this machine lets a thread read, which is what the
  * kernels are held against. A plain loop alone under-reads where one core
- * cannot keep enough lines in flight without help: on a Xeon host (Sapphire
- * Rapids class) 17.5 GB/s on two threads plain against 26.7 prefetched, and
+ * cannot keep enough lines in flight without help: on a 16-core Xeon host
+ * (CPU model 207) 17.5 GB/s on two threads plain against 26.7 prefetched, and
  * mote's prefetching kernels put generation at "137%" of the plain figure.
  *
  * What it is not: a STREAM-style copy/triad test (generation reads weights,
@@ -179,8 +179,9 @@ static double median_sort(double *v, int32_t n) {
  * by n_threads threads, after one unmeasured pass.
  * cal_passes == 0 (a quick-moment figure): each reader makes reps passes;
  * samples[0..reps) receives the rates in GB/s of the reader whose median is
- * highest (in ascending order). cal_passes > 0 (a sustained figure): each reader makes cal_passes
- * passes, the fastest over them then makes reps passes into samples.
+ * highest (in ascending order). cal_passes > 0 (a sustained figure): each
+ * reader makes cal_passes passes, the fastest over them then makes reps
+ * passes into samples.
  * *mean_gbs (may be NULL) receives the bytes of the reported passes over
  * their summed time, *used_bytes (may be NULL) the buffer size. */
 static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t reps, int32_t cal_passes,

@@ -354,7 +354,7 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
     fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; weights %s; kv cache %s, %llu bytes; memory read "
-            "bandwidth %.1f GB/s (the fastest of 4 read patterns, median of %d passes each over %llu MiB)\n",
+            "bandwidth %.1f GB/s (the fastest of its read patterns, median of %d passes each over %llu MiB)\n",
             bs.model_path, bs.type, bs.isa, (long long)bs.n_threads,
             !strcmp(bs.info.storage, "read") ? "read into memory" : "mapped from the file", bs.kv_type,
             (unsigned long long)bs.kv_bytes, bs.bandwidth_gbs, BW_PASSES,

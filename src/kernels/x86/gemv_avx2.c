@@ -294,9 +294,9 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * loop). Each step therefore prefetches the lines F16_PF_AHEAD bytes on
  * into L2 (T1), within the call's rows, and row r of the call's first half
  * is read side by side with row h + r of its second (two streams, as the
- * q4_0 and q8_0 kernels of gemv_avx512.c). Measured in one process, alternating 16-token decoding
- * rounds on a synthetic TinyLlama f16 model, 2 threads, 10 rounds each,
- * medians of per-round ratios: one stream with the L2 prefetch 3 KiB ahead
+ * q4_0 and q8_0 kernels of gemv_avx512.c). Measured in one process,
+ * alternating 16-token decoding rounds on a synthetic TinyLlama f16 model,
+ * 2 threads, 10 rounds each, medians of per-round ratios: one stream with the L2 prefetch 3 KiB ahead
  * 1.24 x no prefetch (T0: 3 KiB 1.18, 2 KiB 1.16, 4 KiB 1.09; T1 2 KiB
  * 0.91 and 4 KiB 1.00 x T1 3 KiB); two streams (a row from each half in
  * turn) 1.03 x one (with 1.5, 2 or 4 KiB ahead 0.94-0.98 x 3 KiB); the two
@@ -309,36 +309,14 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
 #define TARGET_512F __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 #define F16X16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 
-/* One row: w (n f16) . a (n f32, 64-byte aligned); n16 = n rounded down to
- * 16, tail the mask of the last n - n16 lanes. Prefetches the lines
- * F16_PF_AHEAD bytes past each step that lie within the first `left` bytes
- * from w (this row's stream ends there). */
-TARGET_512F static inline __attribute__((always_inline)) float
-f16_row_avx512(const uint16_t *w, int64_t n, const float *a, int64_t n16, __mmask16 tail,
-               size_t left) {
-    __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0;
-    int64_t j = 0;
-    for (; j + 64 <= n; j += 64) {
-        const size_t pf = (size_t)j * 2 + F16_PF_AHEAD;
-        if (pf < left) _mm_prefetch((const char *)w + pf, _MM_HINT_T1);
-        if (pf + 64 < left) _mm_prefetch((const char *)w + pf + 64, _MM_HINT_T1);
-        d0 = _mm512_fmadd_ps(F16X16(w + j), _mm512_load_ps(a + j), d0);
-        d1 = _mm512_fmadd_ps(F16X16(w + j + 16), _mm512_load_ps(a + j + 16), d1);
-        d2 = _mm512_fmadd_ps(F16X16(w + j + 32), _mm512_load_ps(a + j + 32), d2);
-        d3 = _mm512_fmadd_ps(F16X16(w + j + 48), _mm512_load_ps(a + j + 48), d3);
-    }
-    for (; j < n16; j += 16) d0 = _mm512_fmadd_ps(F16X16(w + j), _mm512_load_ps(a + j), d0);
-    if (tail) {
-        const __m512 wt = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w + n16));
-        d1 = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(tail, a + n16), d1);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(d0, d1), _mm512_add_ps(d2, d3)));
-}
-
-/* Rows w0 and w1 (two streams: the call's two halves) side by side, each
- * step's activation loads shared: *y0 and *y1 get exactly what
- * f16_row_avx512 gives each row alone (the same accumulators in the same
- * order). left0 / left1 as f16_row_avx512's left, for each stream. */
+/* Rows w0 and w1 (n f16 each) . a (n f32, 64-byte aligned) into *y0 and
+ * *y1, side by side (two streams: the call's two halves), each step's
+ * activation loads shared; n16 = n rounded down to 16, tail the mask of
+ * the last n - n16 lanes. Each row sums in four 16-lane accumulators of
+ * its own in a fixed order, so its result does not depend on the other
+ * row (w1 == w0 computes one row alone). Prefetches the lines F16_PF_AHEAD
+ * bytes past each step that lie within the first left0 / left1 bytes from
+ * w0 / w1 (each stream ends there). */
 TARGET_512F static inline __attribute__((always_inline)) void
 f16_two_rows_avx512(const uint16_t *w0, const uint16_t *w1, int64_t n, const float *a, int64_t n16,
                     __mmask16 tail, size_t left0, size_t left1, float *y0, float *y1) {
@@ -398,11 +376,11 @@ TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_
         if (h + r < n_rows) {
             f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o2), n, a, n16, tail,
                                 mid - o1, end - o2, &y[r], &y[h + r]);
-            continue;
+        } else { /* an odd call's row h - 1, alone (its lines hit twice in L1) */
+            float unused;
+            f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o1), n, a, n16, tail,
+                                mid - o1, mid - o1, &y[r], &unused);
         }
-        y[r] = f16_row_avx512((const uint16_t *)(w + o1), n, a, n16, tail, mid - o1);
-        if (h + r < n_rows)
-            y[h + r] = f16_row_avx512((const uint16_t *)(w + o2), n, a, n16, tail, end - o2);
     }
 }
 
