@@ -698,6 +698,61 @@ static void test_coverage(void) {
     }
 }
 
+/* Calls over thousands of rows (kernels that handle a call's rows in
+ * pieces, such as gemv_avx512.c's bursts of 1024 outputs a half): every
+ * row of an odd call of 4099 short rows against the reference, then the
+ * same call split at the pieces' edges and in the middle, byte for byte;
+ * the prepared entry alike. */
+static void test_gemv_many_rows(void) {
+    mote_gemv_fn kern[4];
+    const int n_kern = gemv_kernels(kern, NULL);
+    const mote_kernel_table *ref = ref_table(), *simd = simd_table();
+    const mote_type_traits *ta = traits(simd->vec_dot_type);
+    const int64_t n = is_block_type(g_type) ? 64 : 40, nr = 4099;
+    const size_t stride = row_bytes(g_type, n), ab = row_bytes(simd->vec_dot_type, n);
+    uint8_t *w = malloc(stride * (size_t)nr), *act = malloc(ab);
+    float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)nr * sizeof(float));
+    float *y2 = malloc((size_t)nr * sizeof(float));
+    for (int64_t r = 0; r < nr; r++) make_weights(g_type, n, w + (size_t)r * stride, false);
+    fill_random(x, n);
+    ta->quantize_ref(x, act, n);
+    static const int64_t splits[] = {1, 1023, 1024, 1025, 2048, 2049, 2050, 4098};
+    for (int ki = 0; ki < n_kern && !t_cur_failed; ki++) {
+        memset(y, 0xff, (size_t)nr * sizeof(float)); /* NaN: a row left unwritten fails */
+        kern[ki](n, w, stride, nr, act, y);
+        for (int64_t r = 0; r < nr && !t_cur_failed; r++) {
+            const uint8_t *wr = w + (size_t)r * stride;
+            const double want = ref->vec_dot(n, wr, act);
+            const double tol = tolerance(g_type, n, dot_scale(g_type, n, wr, act));
+            T_CHECK(fabs(y[r] - want) <= tol, "kernel %d row %lld of %lld: %.9g vs reference %.9g",
+                    ki, (long long)r, (long long)nr, y[r], want);
+        }
+        for (size_t si = 0; si < sizeof splits / sizeof splits[0] && !t_cur_failed; si++) {
+            const int64_t sp = splits[si];
+            memset(y2, 0xff, (size_t)nr * sizeof(float));
+            kern[ki](n, w, stride, sp, act, y2);
+            kern[ki](n, w + (size_t)sp * stride, stride, nr - sp, act, y2 + sp);
+            T_CHECK(memcmp(y, y2, (size_t)nr * sizeof(float)) == 0,
+                    "kernel %d, %lld rows split at %lld: not the whole call's bytes", ki,
+                    (long long)nr, (long long)sp);
+        }
+    }
+    const mote_gemv_prep *gp = simd->gemv_prep;
+    const size_t pb = gp ? gp->bytes(n) : 0;
+    if (pb > 0 && !t_cur_failed) {
+        void *prep = aligned_alloc(64, (pb + 63) / 64 * 64);
+        gp->prepare(n, act, prep);
+        simd->gemv(n, w, stride, nr, act, y);
+        memset(y2, 0xff, (size_t)nr * sizeof(float));
+        gp->gemv(n, w, stride, 2050, prep, y2);
+        gp->gemv(n, w + (size_t)2050 * stride, stride, nr - 2050, prep, y2 + 2050);
+        T_CHECK(memcmp(y, y2, (size_t)nr * sizeof(float)) == 0,
+                "prepared gemv, %lld rows split at 2050: not the gemv's bytes", (long long)nr);
+        free(prep);
+    }
+    free(w), free(act), free(x), free(y), free(y2);
+}
+
 int main(void) {
     (void)t_assets;
     T_RUN(test_cpu_detect);
@@ -732,6 +787,8 @@ int main(void) {
             if (gemv_kernels(gk, NULL) > 0) {
                 snprintf(name, sizeof name, "%s_%s_gemv", in, tn);
                 t_run_one(test_gemv, name);
+                snprintf(name, sizeof name, "%s_%s_gemv_many_rows", in, tn);
+                t_run_one(test_gemv_many_rows, name);
             }
             if (k->quantize_act && k->quantize_act != ref->quantize_act) {
                 snprintf(name, sizeof name, "%s_%s_quantize_act", in, tn);

@@ -32,6 +32,47 @@ const mote_gemv_prep *mote__gemv_avx512_q_prep(uint32_t type);
 /* The f32 gemv_t kernel by variant, for the tests: 0 AVX2, 2 AVX-512 (F,
  * BW, VL); NULL for another variant or where this CPU lacks it. */
 mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
+
+/* The x86 gemv kernels hand their rows' results to y in bursts: each
+ * output stream collects up to this many floats in a buffer on the stack
+ * (which stays in L1) and copies them out when it is full and at the end
+ * of the call. Why: a store of each row's result straight into y, whose
+ * lines the weight stream has pushed out of L1 by then, slowed the stream
+ * by 7-8% on the development machine's Xeon host. Measured there with a
+ * read-only loop of the AVX-512 kernels' shape (two rows from the call's
+ * halves, the same prefetch), one thread, 512 MiB of q4_0 rows: 16.3-17.2
+ * GB/s storing each row's sum into y, 17.5-18.8 with no stores or with
+ * every store to one L1-resident place; bursts of 64, 256, 1024 or 4096
+ * rows 1.007, 1.037, 1.061, 1.021 x the row-by-row stores (two threads:
+ * 1.027, 1.059, 1.071, 1.077). A prefetch for writing 8 rows ahead did
+ * not help (1.009), so it is not the stores' latency alone; without
+ * hardware counters on that VM the cause is not pinned down. Decoding,
+ * alternating 16-token rounds in one process, 2 threads, bursts against
+ * row-by-row stores: AVX-512 q4_0 1.044 x (quartiles 1.032, 1.061; 21
+ * rounds), q8_0 1.051 x (1.043, 1.062; 15 rounds), f16 1.012 x (1.008,
+ * 1.020; 15 rounds: a row is 4 KiB, so a quarter as many stores a byte);
+ * for q4_0 bursts of 256 and 4096 rows level with 1024 (1.014, 1.004), 64
+ * slower (0.986). The AVX2 kernels over the same 512 MiB, two threads,
+ * calls split into bursts of 1024: q4_0 1.057 x (VNNI 1.065), q8_0 1.023
+ * x (VNNI 1.010). */
+#define MOTE_GEMV_OUT_ROWS 1024
+
+/* The one-output-stream form, for a kernel writing y[r] for r = 0, 1, ...
+ * n_rows - 1 in order: GEMV_OUT_DECL in the kernel's scope, GEMV_OUT_PUT(r,
+ * value) for each row, GEMV_OUT_END(n_rows) after the last. */
+#define GEMV_OUT_DECL                                                                              \
+    float gemv_out_[MOTE_GEMV_OUT_ROWS];                                                           \
+    int64_t gemv_out_base_ = 0
+#define GEMV_OUT_PUT(r, value)                                                                     \
+    do {                                                                                           \
+        gemv_out_[(r) - gemv_out_base_] = (value);                                                 \
+        if ((r) - gemv_out_base_ == MOTE_GEMV_OUT_ROWS - 1) {                                      \
+            memcpy(y + gemv_out_base_, gemv_out_, sizeof gemv_out_);                               \
+            gemv_out_base_ += MOTE_GEMV_OUT_ROWS;                                                  \
+        }                                                                                          \
+    } while (0)
+#define GEMV_OUT_END(n_rows)                                                                       \
+    memcpy(y + gemv_out_base_, gemv_out_, (size_t)((n_rows) - gemv_out_base_) * sizeof(float))
 #endif
 #if defined(__aarch64__)
 void mote__kernels_fill_neon_float(mote_kernel_table *tables);  /* arm/float_neon.c */

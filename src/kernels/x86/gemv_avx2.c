@@ -34,7 +34,8 @@
  * types; rows row_bytes apart; no alignment needed beyond the element's
  * (2 bytes, 4 for f32 rows and vectors); pure, thread-safe, allocates
  * nothing (per-block activation values live on the stack: at most
- * GEMV_MAX_BLOCKS blocks, longer rows go through the per-row loop).
+ * GEMV_MAX_BLOCKS blocks, longer rows go through the per-row loop; so do
+ * the results on their way to y, MOTE_GEMV_OUT_ROWS at a time: simd.h).
  * Compiles to nothing off x86-64; built with -mavx2 -mfma -mf16c, the VNNI
  * variants with a target attribute and used only where CPUID says so.
  */
@@ -145,6 +146,7 @@ static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult
     TARGET static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,         \
                             const void *vact, float *y) {                                        \
         GEMV_PREPARE(LANE_MULT);                                                                \
+        GEMV_OUT_DECL;                                                                          \
         int64_t r = 0;                                                                          \
         for (; r + 4 <= n_rows; r += 4) {                                                       \
             const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;               \
@@ -161,10 +163,10 @@ static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult
                 GEMV_ROW_BLOCK(a2, w2, b, yq, init, dy, DOT, QUANTS, WSIZE);                    \
                 GEMV_ROW_BLOCK(a3, w3, b, yq, init, dy, DOT, QUANTS, WSIZE);                    \
             }                                                                                   \
-            y[r] = hsum256(a0);                                                                 \
-            y[r + 1] = hsum256(a1);                                                             \
-            y[r + 2] = hsum256(a2);                                                             \
-            y[r + 3] = hsum256(a3);                                                             \
+            GEMV_OUT_PUT(r, hsum256(a0));                                                       \
+            GEMV_OUT_PUT(r + 1, hsum256(a1));                                                   \
+            GEMV_OUT_PUT(r + 2, hsum256(a2));                                                   \
+            GEMV_OUT_PUT(r + 3, hsum256(a3));                                                   \
         }                                                                                       \
         for (; r < n_rows; r++) {                                                               \
             const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
@@ -172,8 +174,9 @@ static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult
             for (int64_t b = 0; b < nb; b++)                                                    \
                 GEMV_ROW_BLOCK(a0, w0, b, GEMV_ACT(b), _mm256_set1_epi32(neg[b]),               \
                                _mm256_set1_ps(d[b]), DOT, QUANTS, WSIZE);                       \
-            y[r] = hsum256(a0);                                                                 \
+            GEMV_OUT_PUT(r, hsum256(a0));                                                       \
         }                                                                                       \
+        GEMV_OUT_END(n_rows);                                                                   \
     }
 
 /* One row at a time (one sequential stream), four accumulators (blocks b
@@ -191,6 +194,7 @@ static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult
     TARGET static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,         \
                             const void *vact, float *y) {                                        \
         GEMV_PREPARE(LANE_MULT);                                                                \
+        GEMV_OUT_DECL;                                                                          \
         for (int64_t r = 0; r < n_rows; r++) {                                                  \
             const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
             const size_t left = (size_t)(n_rows - r) * row_bytes;                               \
@@ -212,8 +216,9 @@ static void act_q8_prepare_neg(const uint8_t *act, int64_t nb, int32_t lane_mult
             for (; b < nb; b++)                                                                 \
                 GEMV_ROW_BLOCK(a0, w0, b, GEMV_ACT(b), _mm256_set1_epi32(neg[b]),               \
                                _mm256_set1_ps(d[b]), DOT, QUANTS, WSIZE);                       \
-            y[r] = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));        \
+            GEMV_OUT_PUT(r, hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)))); \
         }                                                                                       \
+        GEMV_OUT_END(n_rows);                                                                   \
     }
 
 /* q8_0 plain AVX2: |x| (unsigned) . sign(x) y, pairs at most 2 * 128 * 127
@@ -269,12 +274,16 @@ DEF_GEMV_Q_1ROW(gemv_q8_0_vnni, TARGET_VNNI, DOT_VNNI, Q8_QUANTS_VNNI, 34, 16)
         int64_t i = 0;                                                                            \
         for (; i + 8 <= n; i += 8) _mm256_store_ps(a + i, LOAD8(act + i));                        \
         for (; i < n; i++) a[i] = SCALAR(act[i]);                                                 \
+        GEMV_OUT_DECL;                                                                            \
         for (int64_t r = 0; r < n_rows; r++) {                                                    \
             const uint16_t *w = (const uint16_t *)((const uint8_t *)vw + (size_t)r * row_bytes);  \
             const size_t left = (size_t)(n_rows - r) * row_bytes;                                 \
-            AVX2_DOT_ORDERED_PF(y[r], n, w, a, LOAD8, _mm256_load_ps, SCALAR, AVX2_F32_SCALAR,    \
+            float yr_;                                                                            \
+            AVX2_DOT_ORDERED_PF(yr_, n, w, a, LOAD8, _mm256_load_ps, SCALAR, AVX2_F32_SCALAR,     \
                                 FLOAT16_PF_STEP);                                                 \
+            GEMV_OUT_PUT(r, yr_);                                                                 \
         }                                                                                         \
+        GEMV_OUT_END(n_rows);                                                                     \
     }
 DEF_GEMV_FLOAT16(gemv_f16_avx2, load_f16x8, _cvtsh_ss)
 DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
@@ -360,7 +369,8 @@ static int64_t f16_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 /* y[r] = row r of w . a for r < n_rows, a the activation as f32 (n,
  * 64-byte aligned): row r of the first half [0, h) side by side with row
  * h + r of the second, an odd call's row h - 1 alone; each half's first
- * F16_PF_AHEAD bytes prefetched first. */
+ * F16_PF_AHEAD bytes prefetched first; the results reach y in bursts of
+ * MOTE_GEMV_OUT_ROWS a half (simd.h). */
 TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_bytes,
                                         int64_t n_rows, const float *a, float *y) {
     const int64_t n16 = n & ~(int64_t)15;
@@ -371,16 +381,23 @@ TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_
         if (o < mid) _mm_prefetch((const char *)w + o, _MM_HINT_T0);
         if (mid + o < end) _mm_prefetch((const char *)w + mid + o, _MM_HINT_T0);
     }
-    for (int64_t r = 0; r < h; r++) {
-        const size_t o1 = (size_t)r * row_bytes, o2 = (size_t)(h + r) * row_bytes;
-        if (h + r < n_rows) {
-            f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o2), n, a, n16, tail,
-                                mid - o1, end - o2, &y[r], &y[h + r]);
-        } else { /* an odd call's row h - 1, alone (its lines hit twice in L1) */
-            float unused;
-            f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o1), n, a, n16, tail,
-                                mid - o1, mid - o1, &y[r], &unused);
+    float ya[MOTE_GEMV_OUT_ROWS], yb[MOTE_GEMV_OUT_ROWS]; /* the halves' outputs (simd.h) */
+    for (int64_t r0 = 0; r0 < h; r0 += MOTE_GEMV_OUT_ROWS) {
+        const int64_t r1 = h - r0 > MOTE_GEMV_OUT_ROWS ? r0 + MOTE_GEMV_OUT_ROWS : h;
+        const int64_t s1 = r1 < n_rows - h ? r1 : n_rows - h; /* second half's rows */
+        for (int64_t r = r0; r < r1; r++) {
+            const size_t o1 = (size_t)r * row_bytes, o2 = (size_t)(h + r) * row_bytes;
+            if (r < s1) {
+                f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o2), n, a, n16,
+                                    tail, mid - o1, end - o2, &ya[r - r0], &yb[r - r0]);
+            } else { /* an odd call's row h - 1, alone (its lines hit twice in L1) */
+                float unused;
+                f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o1), n, a, n16,
+                                    tail, mid - o1, mid - o1, &ya[r - r0], &unused);
+            }
         }
+        memcpy(y + r0, ya, (size_t)(r1 - r0) * sizeof(float));
+        memcpy(y + h + r0, yb, (size_t)(s1 - r0) * sizeof(float));
     }
 }
 

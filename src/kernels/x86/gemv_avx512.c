@@ -49,7 +49,7 @@
  * them, which a prefetch never faults on); pure,
  * thread-safe, allocates nothing: the per-call layout lives on the stack
  * (up to GEMV512_MAX_BLOCKS blocks: at most about 115 KiB, q8_0), a
- * prepared one in the caller's memory; longer rows go to the plain AVX2
+ * prepared one in the caller's memory, and 8 KiB of output bursts; longer rows go to the plain AVX2
  * kernel (and have no prepared entry). Compiles to nothing off x86-64;
  * target attributes, not -mavx512*, so the file builds with the x86
  * folder's AVX2 flags.
@@ -219,9 +219,9 @@ typedef struct prep_head {
 } prep_head;
 _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byte aligned");
 
-/* One row (at w0) into y[r]: its chunks in order from a zero accumulator;
+/* One row (at w0) into OUT: its chunks in order from a zero accumulator;
  * PF: each step prefetches the line PF bytes ahead (0: none). */
-#define GEMV512_ROW(DOT, PF)                                                                        \
+#define GEMV512_ROW(DOT, PF, OUT)                                                                   \
     do {                                                                                            \
         __m512 a0 = _mm512_setzero_ps();                                                            \
         __m512i p0 = _mm512_setzero_si512(); /* chunk 0 takes no scale from before */               \
@@ -231,7 +231,7 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
                                         : _mm512_maskz_loadu_epi8(tail, w0 + (size_t)k * 64);       \
             CHUNK_STEP(a0, p0, raw_, &ch[k], DOT);                                                  \
         }                                                                                           \
-        y[r] = _mm512_reduce_add_ps(a0);                                                            \
+        OUT = _mm512_reduce_add_ps(a0);                                                             \
     } while (0)
 
 /* Both kernels: two rows at a time sharing each chunk's activation side
@@ -266,10 +266,10 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * L2 prefetch (0.93), the distance counted from the pair's second row
  * (0.93), an L2 prefetch 6-12 KiB ahead on top (0.90-0.95). */
 #define PF_AHEAD 3072
-/* Rows ra and rb (in scope) together: their chunks in order, each step
- * prefetching both streams, the last chunk a masked load; then the two
- * outputs. Each row gets GEMV512_ROW's steps exactly. */
-#define GEMV512_TWO_ROWS(DOT)                                                                       \
+/* Rows ra and rb (in scope) together into OUT_A and OUT_B: their chunks in
+ * order, each step prefetching both streams, the last chunk a masked load.
+ * Each row gets GEMV512_ROW's steps exactly. */
+#define GEMV512_TWO_ROWS(DOT, OUT_A, OUT_B)                                                         \
     do {                                                                                            \
         const uint8_t *w0 = w + (size_t)ra * row_bytes, *w1 = w + (size_t)rb * row_bytes;           \
         __m512 a0 = _mm512_setzero_ps(), a1 = a0;                                                   \
@@ -286,8 +286,8 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                               \
         CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), &ch[nf], DOT);                    \
         CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), &ch[nf], DOT);                    \
-        y[ra] = _mm512_reduce_add_ps(a0);                                                           \
-        y[rb] = _mm512_reduce_add_ps(a1);                                                           \
+        OUT_A = _mm512_reduce_add_ps(a0);                                                           \
+        OUT_B = _mm512_reduce_add_ps(a1);                                                           \
     } while (0)
 
 /* Each kernel is a loop over the rows given the chunks' layout (NAME_run),
@@ -296,7 +296,8 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * prepared entry with the caller's layout (DEF_GEMV512_ENTRIES); both
  * prefetch the start of the rows first (the first stream's; NAME_run the
  * second's). DOT is the type's chunk dot, which reads the constant KNAME
- * (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip). */
+ * (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip). The rows'
+ * results reach y in bursts of MOTE_GEMV_OUT_ROWS a half (simd.h). */
 #define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE)                                                    \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
@@ -305,15 +306,20 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         const int64_t half = (n_rows + 1) / 2;                                                      \
         for (size_t o = 0; half < n_rows && o < PF_AHEAD; o += 64)                                  \
             _mm_prefetch((const char *)(w + (size_t)half * row_bytes + o), _MM_HINT_T0);            \
-        for (int64_t i = 0; i < half; i++) {                                                        \
-            if (half + i < n_rows) {                                                                \
+        float ya[MOTE_GEMV_OUT_ROWS], yb[MOTE_GEMV_OUT_ROWS]; /* the halves' outputs (simd.h) */    \
+        for (int64_t i0 = 0; i0 < half; i0 += MOTE_GEMV_OUT_ROWS) {                                 \
+            const int64_t i1 = half - i0 > MOTE_GEMV_OUT_ROWS ? i0 + MOTE_GEMV_OUT_ROWS : half;     \
+            const int64_t j1 = i1 < n_rows - half ? i1 : n_rows - half; /* second half's rows */    \
+            for (int64_t i = i0; i < j1; i++) {                                                     \
                 const int64_t ra = i, rb = half + i;                                                \
-                GEMV512_TWO_ROWS(DOT);                                                              \
-            } else {                                                                                \
-                const int64_t r = i;                                                                \
-                const uint8_t *w0 = w + (size_t)r * row_bytes;                                      \
-                GEMV512_ROW(DOT, PF_AHEAD);                                                         \
+                GEMV512_TWO_ROWS(DOT, ya[i - i0], yb[i - i0]);                                      \
             }                                                                                       \
+            if (j1 < i1) { /* an odd call's row half - 1, alone */                                  \
+                const uint8_t *w0 = w + (size_t)j1 * row_bytes;                                     \
+                GEMV512_ROW(DOT, PF_AHEAD, ya[j1 - i0]);                                            \
+            }                                                                                       \
+            memcpy(y + i0, ya, (size_t)(i1 - i0) * sizeof(float));                                  \
+            memcpy(y + half + i0, yb, (size_t)(j1 - i0) * sizeof(float));                           \
         }                                                                                           \
     }
 
