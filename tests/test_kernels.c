@@ -699,7 +699,7 @@ static void test_coverage(void) {
 }
 
 /* Calls over thousands of rows (kernels that handle a call's rows in
- * pieces, such as gemv_avx512.c's bursts of 1024 outputs a half): every
+ * pieces, such as the x86 kernels' bursts of 256 outputs a stream): every
  * row of an odd call of 4099 short rows against the reference, then the
  * same call split at the pieces' edges and in the middle, byte for byte;
  * the prepared entry alike. */
@@ -716,7 +716,7 @@ static void test_gemv_many_rows(void) {
     for (int64_t r = 0; r < nr; r++) make_weights(g_type, n, w + (size_t)r * stride, false);
     fill_random(x, n);
     ta->quantize_ref(x, act, n);
-    static const int64_t splits[] = {1, 1023, 1024, 1025, 2048, 2049, 2050, 4098};
+    static const int64_t splits[] = {1, 255, 256, 257, 1023, 1024, 1025, 2049, 2050, 4098};
     for (int ki = 0; ki < n_kern && !t_cur_failed; ki++) {
         memset(y, 0xff, (size_t)nr * sizeof(float)); /* NaN: a row left unwritten fails */
         kern[ki](n, w, stride, nr, act, y);

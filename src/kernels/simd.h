@@ -54,8 +54,11 @@ mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
  * for q4_0 bursts of 256 and 4096 rows level with 1024 (1.014, 1.004), 64
  * slower (0.986). The AVX2 kernels over the same 512 MiB, two threads,
  * calls split into bursts of 1024: q4_0 1.057 x (VNNI 1.065), q8_0 1.023
- * x (VNNI 1.010). */
-#define MOTE_GEMV_OUT_ROWS 1024
+ * x (VNNI 1.010). Then 256 against 1024 (15 rounds each): q8_0 1.015 x
+ * (quartiles 1.008, 1.025), q4_0 1.001, 128 no better; at 256 the buffer
+ * (1 KiB a stream) is back in use before the stream has pushed it out of
+ * L2 (q8_0: 1.1 MiB of weights between its uses, against 4.4 at 1024). */
+#define MOTE_GEMV_OUT_ROWS 256
 
 /* The one-output-stream form, for a kernel writing y[r] for r = 0, 1, ...
  * n_rows - 1 in order: GEMV_OUT_DECL in the kernel's scope, GEMV_OUT_PUT(r,

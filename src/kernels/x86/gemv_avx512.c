@@ -49,8 +49,9 @@
  * them, which a prefetch never faults on); pure,
  * thread-safe, allocates nothing: the per-call layout lives on the stack
  * (up to GEMV512_MAX_BLOCKS blocks: at most about 115 KiB, q8_0), a
- * prepared one in the caller's memory, and 8 KiB of output bursts; longer rows go to the plain AVX2
- * kernel (and have no prepared entry). Compiles to nothing off x86-64;
+ * prepared one in the caller's memory, and 2 KiB of output bursts;
+ * longer rows go to the plain AVX2 kernel (and have no prepared entry).
+ * Compiles to nothing off x86-64;
  * target attributes, not -mavx512*, so the file builds with the x86
  * folder's AVX2 flags.
  */
