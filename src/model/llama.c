@@ -235,6 +235,18 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int *seq) {
  * row groups), and at least this many weight bytes a claim. */
 #define GEMV_UNIT_ROWS 8
 #define GEMV_MIN_CLAIM_BYTES (64 << 10)
+/* The first claims: each thread's is this many thousandths of an equal
+ * share of the group; the counter hands out the rest. Why so much: every
+ * claim is a kernel call whose two streams start cold, and fewer, longer
+ * ones read faster, while the counter's last, short claims still even out
+ * the threads' ends. Alternating 16-token decoding rounds in one process,
+ * 2 threads, against first claims of half the guided size (a quarter of
+ * the group, then 3/16): q4_0 500 0.991 x, 750 0.998, 900 1.024 (quartiles
+ * 1.006, 1.037), 950 1.025, 980 1.026 (15-21 rounds); q8_0 900 1.018
+ * (1.014, 1.033), 950 1.015; f16 900 1.004; everything static (1000, no
+ * counter) 0.988. The price: a thread the OS delays keeps 90% of its
+ * share to itself, where before the others could take more of it. */
+#define GEMV_FIRST_CLAIM_PERMILLE 900
 
 /* How one token's group is claimed (group_matmul_one): its units, the
  * first nth claims (fixed: thread k's is the kth) and the smallest claim. */
@@ -270,7 +282,9 @@ static bool claim_plan_init(const mm_group *g, size_t min_claim, int ith, int nt
     int64_t start = 0;
     *u0 = *u1 = 0;
     for (int k = 0; k < nth; k++) {
-        const int64_t take = claim_take(cp, start, nth);
+        int64_t take = cp->units * GEMV_FIRST_CLAIM_PERMILLE / (1000 * (int64_t)nth);
+        if (take < cp->min_take) take = cp->min_take;
+        if (take > cp->units - start) take = cp->units - start;
         if (k == ith) *u0 = start, *u1 = start + take;
         start += take;
     }
@@ -336,19 +350,18 @@ static int claim_read_ahead(const mm_group *g, size_t min_claim, int ith, int nt
 }
 
 /* Every thread, one token: the group's rows, in units of GEMV_UNIT_ROWS
- * concatenated over its matrices, claimed in shrinking ranges (guided
- * self-scheduling): each claim takes half of what a thread's share of the
- * remaining units would be, at least GEMV_MIN_CLAIM_BYTES of weights; the
- * first nth claims are the threads' own in order (thread ith the ith), the
- * rest are taken from the counter. Why: the first claims are long
- * contiguous streams, which the hardware prefetcher follows best, and the
- * last ones short, so the threads reach the barrier after the group nearly
- * together (fixed chunks of 1/8 of a group left a thread waiting up to a
- * chunk's time at every barrier: with this, barrier waits fell to about a
- * third on a 16-core Xeon, tg_replay's instrumented runs); a thread the OS
- * delays still leaves most of its work to the others; and a thread knows
- * its first claim before the group starts (claim_read_ahead: read ahead
- * while it waits at the barriers before). Which thread computes a row
+ * concatenated over its matrices. The first nth claims are the threads'
+ * own in order (thread ith the ith), each GEMV_FIRST_CLAIM_PERMILLE of an
+ * equal share; the rest is taken from the counter in shrinking ranges
+ * (guided self-scheduling): each claim half of what a thread's share of
+ * the remaining units would be, at least GEMV_MIN_CLAIM_BYTES of weights.
+ * Why: the first claims are long contiguous streams, and the last ones
+ * short, so the threads reach the barrier after the group nearly together
+ * (fixed chunks of 1/8 of a group left a thread waiting up to a chunk's
+ * time at every barrier: with shrinking claims, barrier waits fell to
+ * about a third on a 16-core Xeon, tg_replay's instrumented runs); and a
+ * thread knows its first claim before the group starts (claim_read_ahead:
+ * read ahead while it waits at the barriers before). Which thread computes a row
  * never changes its value (the gemv kernels are split-invariant). prep:
  * this thread's prepared-activation buffer or NULL (claim_run). False,
  * before computing anything, when the group has too many rows for the int
