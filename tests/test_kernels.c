@@ -480,11 +480,12 @@ static void test_gemv(void) {
                 const mote_matrix mw = {w, g_type, n, nr, stride};
                 for (int64_t r0 = 0; r0 < nr && !t_cur_failed; r0++)
                     for (int64_t r1 = r0 + 1; r1 <= nr && !t_cur_failed; r1++) {
-                        const void *rp[2];
-                        size_t rb[2];
+                        const void *rp[MOTE_GEMV_MAX_STREAMS];
+                        size_t rb[MOTE_GEMV_MAX_STREAMS];
                         const int nra = mote__matmul_read_ahead(&mw, r0, r1, rp, rb);
                         const uint8_t *lo = w + (size_t)r0 * stride, *hi = w + (size_t)r1 * stride;
-                        T_CHECK(nra >= 0 && nra <= 2 && (nra == 0 || rp[0] == (const void *)lo),
+                        T_CHECK(nra >= 0 && nra <= MOTE_GEMV_MAX_STREAMS &&
+                                    (nra == 0 || rp[0] == (const void *)lo),
                                 "read-ahead of rows [%lld, %lld): %d ranges", (long long)r0,
                                 (long long)r1, nra);
                         for (int k = 0; k < nra; k++)

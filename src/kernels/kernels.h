@@ -81,8 +81,11 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
  *   gemv(n, w, row_bytes, n_rows, prep, y)
  *                             the table's gemv from the prepared act: the
  *                             same y, bit for bit
- *   stream2(n_rows)           the gemv reads a call's rows as two streams
- *                             in turn, rows [0, h) and [h, n_rows): h
+ *   streams(n_rows, first)    the gemv reads a call's rows as up to
+ *                             MOTE_GEMV_MAX_STREAMS streams side by side:
+ *                             their first rows into first[] (first[0] = 0,
+ *                             ascending; stream k runs to first[k + 1], the
+ *                             last to n_rows); returns how many
  *   read_ahead                bytes of each stream's start a thread waiting
  *                             before its call may usefully prefetch (the
  *                             kernel's own software prefetch goes on from
@@ -95,9 +98,10 @@ typedef struct mote_gemv_prep {
     void (*prepare)(int64_t n, const void *act, void *prep);
     void (*gemv)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const void *prep,
                  float *y);
-    int64_t (*stream2)(int64_t n_rows);
+    int (*streams)(int64_t n_rows, int64_t first[]);
     size_t read_ahead;
 } mote_gemv_prep;
+#define MOTE_GEMV_MAX_STREAMS 3
 
 /* The longest row (n) a gemv kernel takes; callers use vec_dot beyond. */
 #define MOTE_GEMV_MAX_COLS 32768
@@ -260,10 +264,11 @@ void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep);
 void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,
                                 int64_t r1);
 /* Where a waiting thread should read ahead for its coming call on rows
- * [r0, r1) of W (mote_gemv_prep's stream2 and read_ahead): up to two
- * ranges into p[] and bytes[]; returns how many (0: none). */
-int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1, const void *p[2],
-                            size_t bytes[2]);
+ * [r0, r1) of W (mote_gemv_prep's streams and read_ahead): up to
+ * MOTE_GEMV_MAX_STREAMS ranges into p[] and bytes[]; returns how many (0:
+ * none). */
+int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1,
+                            const void *p[MOTE_GEMV_MAX_STREAMS], size_t bytes[MOTE_GEMV_MAX_STREAMS]);
 
 /* ---- gemm support (gemm.c) ----
  * Activation rows in q8_0 (the vec_dot_type of q4_0, q5_0 and q8_0) carry,

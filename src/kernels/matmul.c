@@ -164,15 +164,19 @@ void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y
                           w->row_bytes, r1 - r0, prep, y + r0);
 }
 
-int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1, const void *p[2],
-                            size_t bytes[2]) {
+int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1,
+                            const void *p[MOTE_GEMV_MAX_STREAMS], size_t bytes[MOTE_GEMV_MAX_STREAMS]) {
     const mote_gemv_prep *gp = gemv_prep_of(w);
     if (!gp || gp->read_ahead == 0 || r1 <= r0) return 0;
-    const int64_t h = r0 + gp->stream2(r1 - r0);
-    const uint8_t *base = w->data;
-    const size_t len[2] = {(size_t)(h - r0) * w->row_bytes, (size_t)(r1 - h) * w->row_bytes};
-    p[0] = base + (size_t)r0 * w->row_bytes;
-    p[1] = base + (size_t)h * w->row_bytes;
-    for (int i = 0; i < 2; i++) bytes[i] = len[i] < gp->read_ahead ? len[i] : gp->read_ahead;
-    return 2;
+    int64_t first[MOTE_GEMV_MAX_STREAMS];
+    const int n = gp->streams(r1 - r0, first);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const int64_t end = i + 1 < n ? first[i + 1] : r1 - r0;
+        if (end <= first[i]) continue; /* an empty stream */
+        const size_t len = (size_t)(end - first[i]) * w->row_bytes;
+        p[k] = (const uint8_t *)w->data + (size_t)(r0 + first[i]) * w->row_bytes;
+        bytes[k++] = len < gp->read_ahead ? len : gp->read_ahead;
+    }
+    return k;
 }

@@ -332,18 +332,18 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
 }
 
 /* Where thread ith should read ahead for its first claim of g (its first
- * matrix's rows: mote__matmul_read_ahead) into pf[2]; returns how many
+ * matrix's rows: mote__matmul_read_ahead) into pf[]; returns how many
  * ranges. */
 static int claim_read_ahead(const mm_group *g, size_t min_claim, int ith, int nth,
-                            mote_prefetch_range pf[2]) {
+                            mote_prefetch_range pf[MOTE_GEMV_MAX_STREAMS]) {
     claim_plan cp;
     int64_t u0, u1;
     if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1) || u1 <= u0) return 0;
     int i;
     int64_t r0, r1;
     claim_piece(g, &cp, u0, u1, &i, &r0, &r1);
-    const void *p[2];
-    size_t bytes[2];
+    const void *p[MOTE_GEMV_MAX_STREAMS];
+    size_t bytes[MOTE_GEMV_MAX_STREAMS];
     const int n = mote__matmul_read_ahead(g->w[i], r0, r1, p, bytes);
     for (int k = 0; k < n; k++) pf[k] = (mote_prefetch_range){p[k], bytes[k]};
     return n;
@@ -627,7 +627,7 @@ static void rope_heads(float *v, int32_t h0, int32_t h1, int32_t head_dim, int32
  * weights it will read next. Why only there: with many tokens the products
  * are compute-bound. */
 static void barrier_next(mote_ctx *c, bool one, int32_t l, int which, int ith, int nth) {
-    mote_prefetch_range pf[2];
+    mote_prefetch_range pf[MOTE_GEMV_MAX_STREAMS];
     int n_pf = 0;
     if (one) {
         const mm_group g = layer_group(c->model, l, which);

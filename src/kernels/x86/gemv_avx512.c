@@ -235,13 +235,23 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         OUT = _mm512_reduce_add_ps(a0);                                                             \
     } while (0)
 
-/* Both kernels: two rows at a time sharing each chunk's activation side
- * (its loads; what is left per row is the weights' own work, for q4_0 the
- * costlier unpacking): row i of the call's first half with row h + i of its
- * second (h = half the rows, rounded up), so the two rows are two linear
- * streams far apart, each step prefetching each stream's line PF_AHEAD
- * bytes on (the last chunk's step included, so no line is left to a
- * miss). An odd call's row h - 1 goes alone, with the same steps.
+/* Both kernels: several rows at a time sharing each chunk's activation
+ * side (its loads; what is left per row is the weights' own work, for
+ * q4_0 the costlier unpacking), taken from the parts of the call's rows
+ * (q4_0: thirds, row i of each; q8_0: halves), so they are linear streams
+ * far apart, each step prefetching each stream's line PF_AHEAD bytes on
+ * (the last chunk's step included, so no line is left to a miss). The
+ * parts' last rows, where they differ in length, go two or one at a time
+ * with the same steps.
+ *
+ * Three streams for q4_0, two for q8_0 (Xeon host, 2026-11-27): decoding
+ * in one process, 15 rounds each, three against two: q4_0 1.023 x, 1.026,
+ * 1.023 in three series (quartiles about 1.015, 1.04), q8_0 1.001, 1.006,
+ * 0.990; over 512 MiB of rows (two threads, a barrier a matrix) q4_0
+ * 1.020-1.031, q8_0 1.048-1.065, four streams 0.93-0.97 for both. Why q8_0
+ * gains in the loop and not in decoding is open; its layout per row is
+ * twice q4_0's (320 bytes a chunk: 30 KiB of L1 for w_down's 5632
+ * columns), a guess.
  *
  * How it came to this, on two hosts of the development machine. On the
  * Zen 5 host (about 48 GB/s on two threads, 24 a core): q4_0 four
@@ -291,43 +301,99 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         OUT_B = _mm512_reduce_add_ps(a1);                                                           \
     } while (0)
 
+/* Rows ra, rb and rc (in scope) together into OUT_A, OUT_B and OUT_C, as
+ * GEMV512_TWO_ROWS does two: each row GEMV512_ROW's steps exactly. */
+#define GEMV512_THREE_ROWS(DOT, OUT_A, OUT_B, OUT_C)                                                \
+    do {                                                                                            \
+        const uint8_t *w0 = w + (size_t)ra * row_bytes, *w1 = w + (size_t)rb * row_bytes;           \
+        const uint8_t *w2 = w + (size_t)rc * row_bytes;                                             \
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0;                                          \
+        __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0;                                      \
+        for (int64_t k = 0; k < nf; k++) {                                                          \
+            const size_t o = (size_t)k * 64;                                                        \
+            _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                           \
+            _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                           \
+            _mm_prefetch((const char *)(w2 + o + PF_AHEAD), _MM_HINT_T0);                           \
+            CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), &ch[k], DOT);                            \
+            CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), &ch[k], DOT);                            \
+            CHUNK_STEP(a2, p2, _mm512_loadu_si512(w2 + o), &ch[k], DOT);                            \
+        }                                                                                           \
+        const size_t o = (size_t)nf * 64;                                                           \
+        _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                               \
+        _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                               \
+        _mm_prefetch((const char *)(w2 + o + PF_AHEAD), _MM_HINT_T0);                               \
+        CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), &ch[nf], DOT);                    \
+        CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), &ch[nf], DOT);                    \
+        CHUNK_STEP(a2, p2, _mm512_maskz_loadu_epi8(tail, w2 + o), &ch[nf], DOT);                    \
+        OUT_A = _mm512_reduce_add_ps(a0);                                                           \
+        OUT_B = _mm512_reduce_add_ps(a1);                                                           \
+        OUT_C = _mm512_reduce_add_ps(a2);                                                           \
+    } while (0)
+
+/* How a call's rows are split into streams read side by side (the
+ * mote_gemv_prep streams entry, and STREAMS of DEF_GEMV512_RUN): their
+ * first rows into first[] (stream k to first[k + 1], the last to n_rows).
+ * Three parts of n_a >= n_b >= n_c rows, n_a - n_c <= 1; or two halves,
+ * the first rounded up. */
+static int gemv512_thirds(int64_t n_rows, int64_t first[]) {
+    const int64_t n_a = (n_rows + 2) / 3, n_b = (n_rows - n_a + 1) / 2;
+    first[0] = 0, first[1] = n_a, first[2] = n_a + n_b;
+    return 3;
+}
+static int gemv512_halves(int64_t n_rows, int64_t first[]) {
+    first[0] = 0, first[1] = (n_rows + 1) / 2;
+    return 2;
+}
+
 /* Each kernel is a loop over the rows given the chunks' layout (NAME_run),
  * called by the gemv entry after laying out the activation on the stack
  * (rows longer than that layout go to the plain AVX2 kernel) and by the
  * prepared entry with the caller's layout (DEF_GEMV512_ENTRIES); both
  * prefetch the start of the rows first (the first stream's; NAME_run the
- * second's). DOT is the type's chunk dot, which reads the constant KNAME
- * (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip). The rows'
- * results reach y in bursts of MOTE_GEMV_OUT_ROWS a half (simd.h). */
-#define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE)                                                    \
+ * other streams'). DOT is the type's chunk dot, which reads the constant
+ * KNAME (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip); STREAMS
+ * splits the rows (gemv512_thirds or gemv512_halves). The rows' results
+ * reach y in bursts of MOTE_GEMV_OUT_ROWS a stream (simd.h). */
+#define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE, STREAMS)                                           \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
         const __m512i KNAME = _mm512_set1_epi8((char)(KBYTE));                                      \
-        const int64_t half = (n_rows + 1) / 2;                                                      \
-        for (size_t o = 0; half < n_rows && o < PF_AHEAD; o += 64)                                  \
-            _mm_prefetch((const char *)(w + (size_t)half * row_bytes + o), _MM_HINT_T0);            \
-        float ya[MOTE_GEMV_OUT_ROWS], yb[MOTE_GEMV_OUT_ROWS]; /* the halves' outputs (simd.h) */    \
-        for (int64_t i0 = 0; i0 < half; i0 += MOTE_GEMV_OUT_ROWS) {                                 \
-            const int64_t i1 = half - i0 > MOTE_GEMV_OUT_ROWS ? i0 + MOTE_GEMV_OUT_ROWS : half;     \
-            const int64_t j1 = i1 < n_rows - half ? i1 : n_rows - half; /* second half's rows */    \
-            for (int64_t i = i0; i < j1; i++) {                                                     \
-                const int64_t ra = i, rb = half + i;                                                \
-                GEMV512_TWO_ROWS(DOT, ya[i - i0], yb[i - i0]);                                      \
+        int64_t first[3] = {0, 0, n_rows};                                                          \
+        STREAMS(n_rows, first);                                                                     \
+        const int64_t n_a = first[1], n_b = first[2] - first[1], n_c = n_rows - first[2];           \
+        const uint8_t *wb = w + (size_t)first[1] * row_bytes;                                       \
+        const uint8_t *wc = w + (size_t)first[2] * row_bytes;                                       \
+        for (size_t o = 0; o < PF_AHEAD; o += 64) {                                                 \
+            if (n_b) _mm_prefetch((const char *)(wb + o), _MM_HINT_T0);                             \
+            if (n_c) _mm_prefetch((const char *)(wc + o), _MM_HINT_T0);                             \
+        }                                                                                           \
+        float oa[MOTE_GEMV_OUT_ROWS], ob[MOTE_GEMV_OUT_ROWS], oc[MOTE_GEMV_OUT_ROWS];               \
+        for (int64_t i0 = 0; i0 < n_a; i0 += MOTE_GEMV_OUT_ROWS) {                                  \
+            const int64_t i1 = n_a - i0 > MOTE_GEMV_OUT_ROWS ? i0 + MOTE_GEMV_OUT_ROWS : n_a;       \
+            const int64_t b1 = i1 < n_b ? i1 : n_b, c1 = i1 < n_c ? i1 : n_c;                       \
+            for (int64_t i = i0; i < c1; i++) {                                                     \
+                const int64_t ra = i, rb = n_a + i, rc = n_a + n_b + i;                             \
+                GEMV512_THREE_ROWS(DOT, oa[i - i0], ob[i - i0], oc[i - i0]);                        \
             }                                                                                       \
-            if (j1 < i1) { /* an odd call's row half - 1, alone */                                  \
-                const uint8_t *w0 = w + (size_t)j1 * row_bytes;                                     \
-                GEMV512_ROW(DOT, PF_AHEAD, ya[j1 - i0]);                                            \
+            for (int64_t i = c1 > i0 ? c1 : i0; i < b1; i++) {                                      \
+                const int64_t ra = i, rb = n_a + i;                                                 \
+                GEMV512_TWO_ROWS(DOT, oa[i - i0], ob[i - i0]);                                      \
             }                                                                                       \
-            memcpy(y + i0, ya, (size_t)(i1 - i0) * sizeof(float));                                  \
-            memcpy(y + half + i0, yb, (size_t)(j1 - i0) * sizeof(float));                           \
+            for (int64_t i = b1 > i0 ? b1 : i0; i < i1; i++) { /* the first part's last row */      \
+                const uint8_t *w0 = w + (size_t)i * row_bytes;                                      \
+                GEMV512_ROW(DOT, PF_AHEAD, oa[i - i0]);                                             \
+            }                                                                                       \
+            memcpy(y + i0, oa, (size_t)(i1 - i0) * sizeof(float));                                  \
+            if (b1 > i0) memcpy(y + n_a + i0, ob, (size_t)(b1 - i0) * sizeof(float));               \
+            if (c1 > i0) memcpy(y + n_a + n_b + i0, oc, (size_t)(c1 - i0) * sizeof(float));         \
         }                                                                                           \
     }
 
 /* The entries of a kernel around NAME_run: the gemv (mote_gemv_fn), and
  * for mote_gemv_prep the layout's size, the layout, the prepared gemv and
  * their table (with the kernel's second stream and read-ahead). */
-#define DEF_GEMV512_ENTRIES(NAME, BS, PAT, PERIOD, TWO, OFFSET, FALLBACK_TYPE, AHEAD, STREAM2)      \
+#define DEF_GEMV512_ENTRIES(NAME, BS, PAT, PERIOD, TWO, OFFSET, FALLBACK_TYPE, AHEAD, STREAMS)      \
     TARGET_512Q static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,       \
                                  const void *vact, float *y) {                                      \
         const int64_t nb = n / 32;                                                                  \
@@ -359,13 +425,10 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         NAME##_run(vw, row_bytes, n_rows, (const chunk_act *)(h + 1), h->nf, h->tail, y);           \
     }                                                                                               \
     static const mote_gemv_prep NAME##_prep = {NAME##_prep_bytes, NAME##_prepare, NAME##_prepared,   \
-                                               STREAM2, READ_AHEAD_BYTES};
+                                               STREAMS, READ_AHEAD_BYTES};
 
-DEF_GEMV512_RUN(gemv_q4_0_avx512, DOT_Q4, low4, 0x0f)
-DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80)
-/* The second stream's first row (the halves the kernels above read
- * together or in turn): after the first half of the rows, rounded up. */
-static int64_t stream2_half(int64_t n_rows) { return (n_rows + 1) / 2; }
+DEF_GEMV512_RUN(gemv_q4_0_avx512, DOT_Q4, low4, 0x0f, gemv512_thirds)
+DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves)
 
 /* What a thread waiting for its next call reads ahead of each stream
  * (mote_gemv_prep): in alternating decoding rounds in one process, q4_0
@@ -375,9 +438,9 @@ static int64_t stream2_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 #define READ_AHEAD_BYTES (128u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    PF_AHEAD, stream2_half)
+                    PF_AHEAD, gemv512_thirds)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    PF_AHEAD, stream2_half)
+                    PF_AHEAD, gemv512_halves)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
