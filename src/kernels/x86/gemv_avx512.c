@@ -33,9 +33,10 @@
  * PERIOD chunks (lcm(BS, 64) bytes = 32 blocks), so it comes from a table
  * (chunk_pattern) built once. Per row and chunk, then: a load, the
  * unpacking (q4_0: a mask and a shift), the dots, a VPERMT2W of the scales,
- * one conversion each and an FMA into 16 f32 lanes. Rows: two at a time,
- * one from each half of the call, with the software prefetch that
- * measured best (the kernels' comment).
+ * one conversion each and an FMA into 16 f32 lanes. Rows: q4_0 three at a
+ * time, one from each third of the call, q8_0 two, one from each half,
+ * with the software prefetch that measured best (the kernels' comment);
+ * their results reach y in bursts (simd.h).
  *
  * Sums: each block's integer dot is exact; a row's 16 lane accumulators
  * take its chunks in order and are added at the end, the same operations
