@@ -127,6 +127,9 @@ __attribute__((target("avx2"))) static uint64_t sum_words_two_32(const uint64_t 
     return s[0] + s[1] + s[2] + s[3];
 }
 
+/* CPUID through the compiler's builtin, not src/kernels/cpu.c's
+ * mote__isa_supported: core depends on no other layer, and the meter
+ * measures the machine whatever level MOTE_ISA picks for the kernels. */
 static bool has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");

@@ -361,11 +361,11 @@ static int claim_read_ahead(const mm_group *g, size_t min_claim, int ith, int nt
  * time at every barrier: with shrinking claims, barrier waits fell to
  * about a third on a 16-core Xeon, tg_replay's instrumented runs); and a
  * thread knows its first claim before the group starts (claim_read_ahead:
- * read ahead while it waits at the barriers before). Which thread computes a row
- * never changes its value (the gemv kernels are split-invariant). prep:
- * this thread's prepared-activation buffer or NULL (claim_run). False,
- * before computing anything, when the group has too many rows for the int
- * counter. */
+ * read ahead while it waits at the barriers before). Which thread computes
+ * a row never changes its value (the gemv kernels are split-invariant).
+ * prep: this thread's prepared-activation buffer or NULL (claim_run).
+ * False, before computing anything, when the group has too many rows for
+ * the int counter. */
 static bool group_matmul_one(atomic_int *ctr, const mm_group *g, size_t min_claim, uint8_t *prep,
                              int ith, int nth) {
     claim_plan cp;

@@ -360,11 +360,12 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
         const __m512i KNAME = _mm512_set1_epi8((char)(KBYTE));                                      \
-        int64_t first[3] = {0, 0, n_rows};                                                          \
-        STREAMS(n_rows, first);                                                                     \
-        const int64_t n_a = first[1], n_b = first[2] - first[1], n_c = n_rows - first[2];           \
+        int64_t first[MOTE_GEMV_MAX_STREAMS];                                                       \
+        const int n_s = STREAMS(n_rows, first);                                                     \
+        const int64_t end_b = n_s > 2 ? first[2] : n_rows; /* the second stream's end */           \
+        const int64_t n_a = first[1], n_b = end_b - first[1], n_c = n_rows - end_b;                 \
         const uint8_t *wb = w + (size_t)first[1] * row_bytes;                                       \
-        const uint8_t *wc = w + (size_t)first[2] * row_bytes;                                       \
+        const uint8_t *wc = w + (size_t)end_b * row_bytes;                                          \
         for (size_t o = 0; o < PF_AHEAD; o += 64) {                                                 \
             if (n_b) _mm_prefetch((const char *)(wb + o), _MM_HINT_T0);                             \
             if (n_c) _mm_prefetch((const char *)(wc + o), _MM_HINT_T0);                             \
