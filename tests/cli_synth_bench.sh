@@ -144,6 +144,13 @@ for ln in lines:
     r = o["tokens_per_s"] * o["bytes_per_token"] / (o["bandwidth_gbs"] * 1e9)
     if abs(r - o["roofline_fraction"]) > 1e-3 * r + 1e-6: print("roofline %g, recomputed %g" % (o["roofline_fraction"], r)); sys.exit(0)
     if not (256 << 20) <= o.get("bandwidth_buffer_bytes", 0) <= (1 << 30): print("bandwidth buffer %r" % o.get("bandwidth_buffer_bytes")); sys.exit(0)
+    # tg: each repetition's bandwidth, whose median is the reported one; pp: none
+    bw = o.get("bandwidth_samples_gbs")
+    if o["test"].startswith("tg"):
+        if not (isinstance(bw, list) and len(bw) == o["reps"] and all(x > 0 for x in bw)): print("bandwidth_samples_gbs %r" % bw); sys.exit(0)
+        med = sorted(bw)[len(bw) // 2] if len(bw) % 2 else sum(sorted(bw)[len(bw) // 2 - 1:len(bw) // 2 + 1]) / 2
+        if abs(med - o["bandwidth_gbs"]) > 1e-3 * med + 2e-3: print("bandwidth %g, median of the samples %g" % (o["bandwidth_gbs"], med)); sys.exit(0)
+    elif bw is not None: print("pp row has bandwidth_samples_gbs"); sys.exit(0)
     tests.append(o["test"])
 if tests != ["pp8", "tg4"]: print("tests %s" % tests); sys.exit(0)
 print("ok")

@@ -39,7 +39,10 @@ static const char *bench_help =
     "mean rate, so that other work on the machine moves both figures alike; the\n"
     "column is the median of those); above 100% for pp means batching\n"
     "reuses weights, for a model that fits in the cache, that it is read from\n"
-    "the cache.\n"
+    "the cache. Where a tg test's repetitions saw bandwidths more than 5% apart,\n"
+    "a note on stderr says that the fraction is uncertain by about as much; -o\n"
+    "json gives each repetition's tokens/s (samples_ts) and, for tg, its\n"
+    "bandwidth (bandwidth_samples_gbs).\n"
     "\n"
     "  -m, --model FILE     GGUF model (Llama architecture)\n"
     "  -p, --n-prompt P     prompt tokens for pp (default 512; 0 skips pp)\n"
@@ -131,6 +134,26 @@ static uint64_t bw_read_bytes(uint64_t bytes_per_token, int64_t n_gen) {
     return b > BW_SUSTAINED_MAX ? BW_SUSTAINED_MAX : b;
 }
 
+/* Where a tg test's repetitions saw bandwidths more than BW_SPREAD_WARN
+ * apart (relative to their median), say so on stderr: the roofline
+ * fraction then moves with the machine's other work by about as much (on
+ * the development machine, a shared VM, runs of one build scatter 3-4
+ * points either side), and one run says little. */
+#define BW_SPREAD_WARN 0.05
+static void warn_bandwidth_spread(const bench_result *r, int64_t reps) {
+    double lo = r->bw_samples[0], hi = lo;
+    for (int64_t i = 1; i < reps; i++) {
+        if (r->bw_samples[i] < lo) lo = r->bw_samples[i];
+        if (r->bw_samples[i] > hi) hi = r->bw_samples[i];
+    }
+    if (r->bandwidth_gbs > 0 && (hi - lo) / r->bandwidth_gbs > BW_SPREAD_WARN)
+        fprintf(stderr,
+                "mote bench: %s: the bandwidth moved between %.1f and %.1f GB/s over the repetitions: the machine is "
+                "busy with other work, and the roofline fraction is uncertain by about %.0f%% (more repetitions, -r, "
+                "or a quieter moment narrow it)\n",
+                r->test, lo, hi, 100.0 * (hi - lo) / r->bandwidth_gbs);
+}
+
 /* Run one test REPS times into r; 0 or a CLI exit status. A generation
  * test measures the bandwidth right before each repetition and divides by
  * that: on a machine shared with other work the bandwidth available moves
@@ -177,6 +200,7 @@ static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const
     r->roofline = r->bandwidth_gbs > 0
                       ? r->tps_median * (double)bs->bytes_per_token / (r->bandwidth_gbs * 1e9)
                       : 0.0;
+    if (n_prompt == 0) warn_bandwidth_spread(r, bs->reps);
     return 0;
 }
 
@@ -268,7 +292,13 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
            r->test, (long long)r->n_prompt, (long long)r->n_gen, (long long)r->n_depth, (long long)bs->reps, r->tps_median,
            r->tps_stddev);
     for (int64_t i = 0; i < bs->reps; i++) printf("%s%.4f", i ? ", " : "", r->samples[i]);
-    printf("], \"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
+    printf("], ");
+    if (r->n_prompt == 0) { /* tg: the bandwidth measured before each repetition */
+        printf("\"bandwidth_samples_gbs\": [");
+        for (int64_t i = 0; i < bs->reps; i++) printf("%s%.3f", i ? ", " : "", r->bw_samples[i]);
+        printf("], ");
+    }
+    printf("\"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
            "\"roofline_fraction\": %.6f}\n",
            (unsigned long long)bs->bytes_per_token, r->bandwidth_gbs,
            (unsigned long long)bs->bw_buffer_bytes, roofline(bs, r));
