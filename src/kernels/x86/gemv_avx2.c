@@ -306,8 +306,9 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * q4_0 and q8_0 kernels of gemv_avx512.c). Measured in one process,
  * alternating 16-token decoding rounds on a synthetic TinyLlama f16 model,
  * 2 threads, 10 rounds each, medians of per-round ratios: one stream with
- * the L2 prefetch 3 KiB ahead 1.24 x no prefetch (T0: 3 KiB 1.18, 2 KiB 1.16, 4 KiB 1.09; T1 2 KiB
- * 0.91 and 4 KiB 1.00 x T1 3 KiB); two streams (a row from each half in
+ * the L2 prefetch 3 KiB ahead 1.24 x no prefetch (T0: 3 KiB 1.18, 2 KiB
+ * 1.16, 4 KiB 1.09; T1 2 KiB 0.91 and 4 KiB 1.00 x T1 3 KiB); two
+ * streams (a row from each half in
  * turn) 1.03 x one (with 1.5, 2 or 4 KiB ahead 0.94-0.98 x 3 KiB); the two
  * rows side by side, sharing the activation's loads, 1.016 x (quartiles
  * 1.012, 1.018) and 1.008 x in another series of that (with 2 KiB ahead
