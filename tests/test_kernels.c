@@ -612,7 +612,8 @@ static void test_gemv_t(void) {
  *   softmax: each e^((x - max) s) / sum within 8 ulp (or 1e-37 absolute,
  *     underflow) of the double-precision result from the same float
  *     argument ((x - max) and its product with s round to float, as the
- *     contract says), at scale s 1 and 1/8.
+ *     contract says), at scale s 1 and 1/8; the sum it returns within 8
+ *     ulp of the double-precision sum, the max it stores exact.
  * Lengths 1 .. 4100, not multiples of the vector width. Prints the largest
  * errors measured. */
 static void test_elementwise(void) {
@@ -656,9 +657,13 @@ static void test_elementwise(void) {
                 if (g[i] > max) max = g[i];
             }
             memcpy(got, g, (size_t)n * sizeof(float));
-            k->softmax(n, got, scale);
+            float got_max = NAN;
+            const double got_sum = k->softmax(n, got, scale, &got_max);
             double want_sum = 0.0;
             for (int64_t i = 0; i < n; i++) want_sum += exp((double)((g[i] - max) * scale));
+            T_CHECK(got_max == max, "softmax n=%lld: max %.9g, want %.9g", (long long)n, got_max, max);
+            T_CHECK(fabs(got_sum - want_sum) <= 8.0 * 0x1p-24 * want_sum,
+                    "softmax n=%lld scale %g: sum %.12g, want %.12g", (long long)n, scale, got_sum, want_sum);
             for (int64_t i = 0; i < n && !t_cur_failed; i++) {
                 const float d = (g[i] - max) * scale; /* rounded as the contract says */
                 const double want = exp((double)d) / want_sum;

@@ -2,8 +2,10 @@
  * types (src/model/kv_cache.c).
  *
  * Unit level: attention of 1, 3 and 8 query heads a kv head (8: the f32
- * scores through the gemm kernel) over a cache of random rows against a
- * float64 computation on the values the cache actually holds (its rows
+ * scores through the gemm kernel) over a cache of random rows, whole
+ * (mote__kv_attend) and by parts of 5 positions merged (one token's path:
+ * mote__kv_attend_part, mote__kv_attend_merge), against a float64
+ * computation on the values the cache actually holds (its rows
  * dequantized by the type table's reference), for both read paths — a head
  * of whole blocks (head size 64: scores through the type's vec_dot with the
  * query converted to its activation type) and heads inside or across
@@ -64,7 +66,8 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
     double worst = 0.0;
     /* 1, 3 and 8 query heads on each kv head (8: the f32 path's gemm) */
     /* query and output rows head_dim apart, as the forward pass lays them */
-    static float q[8 * U_MAXDIM], att[8][U_POS], out[8 * U_MAXDIM];
+    static float q[8 * U_MAXDIM], att[8][U_POS], out[8 * U_MAXDIM], out_parts[8 * U_MAXDIM];
+    static float parts[(U_POS + 4) / 5][8 * U_MAXDIM], stats[(U_POS + 4) / 5][16];
     const float scale = 1.0f / sqrtf((float)hd);
     const int32_t check_pos[3] = {0, 7, U_POS - 1}, group_sizes[3] = {1, 3, 8};
     for (int32_t h = 0; h < n_head_kv; h++)
@@ -74,6 +77,21 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
                 for (int32_t j = 0; j < n_q; j++)
                     for (int32_t i = 0; i < hd; i++) q[j * hd + i] = frand() * 2.0f;
                 mote__kv_attend(&kv, ci % 2, 1, q, n_q, (size_t)h * hd, pos, scale, att[0], U_POS, out);
+                /* the same by parts of 5 positions (the last one short),
+                 * merged; and one part of them all, which must give
+                 * mote__kv_attend's bytes */
+                const int32_t n_parts = (pos + 5) / 5;
+                for (int32_t p = 0; p < n_parts; p++) {
+                    const int32_t t1 = (p + 1) * 5 < pos + 1 ? (p + 1) * 5 : pos + 1;
+                    mote__kv_attend_part(&kv, ci % 2, 1, q, n_q, (size_t)h * hd, p * 5, t1, scale, att[0],
+                                         U_POS, parts[p], stats[p]);
+                }
+                mote__kv_attend_merge(n_parts, parts[0], 8 * U_MAXDIM, stats[0], 16, hd, scale, 0,
+                                      (int64_t)n_q * hd, out_parts);
+                mote__kv_attend_part(&kv, 0, 1, q, n_q, (size_t)h * hd, 0, pos + 1, scale, att[0], U_POS,
+                                     parts[0], stats[0]);
+                if (memcmp(parts[0], out, (size_t)n_q * (size_t)hd * sizeof(float)) != 0)
+                    *why = "one part of every position differs from mote__kv_attend";
                 for (int32_t j = 0; j < n_q; j++) {
                     double s[U_POS], mx = -1e300, sum = 0.0, vmax = 1e-30;
                     for (int32_t t = 0; t <= pos; t++) {
@@ -91,6 +109,8 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
                         }
                         double e = fabs(out[j * hd + i] - r) / vmax;
                         if (!(e <= worst)) worst = e; /* NaN-propagating */
+                        e = fabs(out_parts[j * hd + i] - r) / vmax;
+                        if (!(e <= worst)) worst = e;
                     }
                 }
             }

@@ -551,8 +551,10 @@ static void make_ids(int32_t *ids, int n, int vocab, uint64_t seed, int bos) {
     if (bos && n > 0) ids[0] = 1;
 }
 
-/* Same logits, bit for bit, with 1, 2 and 3 threads: a 40-token batched
- * prompt and 20 greedily generated tokens, on stories260K and each
+/* Same logits, bit for bit, with 1, 2 and 3 threads: a 120-token batched
+ * prompt and 20 greedily generated tokens (positions 120-139: one token's
+ * attention in one part of MOTE_KV_PART = 128 positions, then in two,
+ * merged; kv_cache.h), on stories260K and each
  * generated model; and again with one-token claims of a single unit (8
  * rows), so that even these small matrices are split over the threads
  * (fixed first claims, the counter, each thread's prepared activation). */
@@ -575,7 +577,7 @@ static void logits_identical_across_threads(void) {
         n_models++;
         mote_model_info info;
         mote_model_get_info(m, &info);
-        enum { NP = 40, NG = 20 };
+        enum { NP = 120, NG = 20 };
         int32_t prompt[NP];
         make_ids(prompt, NP, info.n_vocab, 5 + (uint64_t)mi, 1);
         size_t n_floats = (size_t)(NP + NG) * (size_t)info.n_vocab;
@@ -638,10 +640,19 @@ static int model_f32_acts(int mi) {
  *     AVX2: 0.0016 std on the f16 model, 0.024 std on the mixed one, every
  *     argmax the same; q4_0/q8_0 agree to ~5e-7 std).
  * Prints the measured figures as a "#" line. */
+static void check_close_as(const char *what, int mi, const float *ref, const float *got,
+                           size_t n_rows, size_t vocab, int exact);
 static void check_close(const char *what, int mi, const float *ref, const float *got,
                         size_t n_rows, size_t vocab) {
+    check_close_as(what, mi, ref, got, n_rows, vocab, model_all_vec_dot(mi));
+}
+
+/* check_close, where `exact` says whether the two paths must agree bit for
+ * bit (else the bounds above). */
+static void check_close_as(const char *what, int mi, const float *ref, const float *got,
+                           size_t n_rows, size_t vocab, int exact) {
     const size_t n = n_rows * vocab;
-    if (model_all_vec_dot(mi)) {
+    if (exact) {
         T_CHECK(memcmp(ref, got, n * sizeof(float)) == 0, "%s: differs though both paths use vec_dot",
                 what);
         printf("#   %s: bit-identical (no vec_dot_4)\n", what);
@@ -703,6 +714,41 @@ static void test_batched_prompt_matches_token_by_token(void) {
         snprintf(what, sizeof what, "%s batched vs token by token",
                  mi < 0 ? "stories260K" : g_gen_models[mi].name);
         check_close(what, mi, seq, bat, NP + NG, (size_t)info.n_vocab);
+        free(seq);
+        free(bat);
+        mote_model_free(m);
+    }
+    if (n_models == 0) T_SKIP("no model");
+}
+
+/* One-token decoding past MOTE_KV_PART (128) positions, whose attention
+ * is split by positions and merged (kv_cache.h), against the batched path
+ * (attention over all positions at once): a 150-token prompt one token per
+ * call and in one call, then 8 more tokens, 2 threads; check_close's
+ * bounds (merging parts sums in another order, so never bit for bit). */
+static void test_token_by_token_past_one_part(void) {
+    int n_models = 0;
+    int have_gen = gen_models();
+    for (int mi = -1; mi < (int)N_GEN; mi++) {
+        mote_model *m = mi < 0 ? load_stories() : (have_gen ? load_model(g_gen_paths[mi]) : NULL);
+        if (!m) continue;
+        n_models++;
+        mote_model_info info;
+        mote_model_get_info(m, &info);
+        enum { NP = 150, NG = 8 };
+        int32_t prompt[NP], cont[NG];
+        make_ids(prompt, NP, info.n_vocab, 91 + (uint64_t)mi, 1);
+        make_ids(cont, NG, info.n_vocab, 191 + (uint64_t)mi, 0);
+        size_t n_floats = (size_t)(NP + NG) * (size_t)info.n_vocab;
+        float *seq = malloc(n_floats * sizeof(float)), *bat = malloc(n_floats * sizeof(float));
+        T_REQUIRE(seq && bat, "malloc");
+        T_CHECK(run_positions(m, 2, 512, 0, prompt, NP, cont, NG, seq), "token by token failed");
+        T_CHECK(run_positions(m, 2, 512, 1, prompt, NP, cont, NG, bat), "batched failed");
+        char what[96];
+        snprintf(what, sizeof what, "%s batched vs token by token, 158 positions",
+                 mi < 0 ? "stories260K" : g_gen_models[mi].name);
+        /* rows 0..127: attention in one part, as before; from 128 merged */
+        check_close_as(what, mi, seq, bat, NP + NG, (size_t)info.n_vocab, 0);
         free(seq);
         free(bat);
         mote_model_free(m);
@@ -893,6 +939,7 @@ int main(void) {
     T_RUN(test_matmul_matches_matvec);
     T_RUN(test_logits_identical_across_threads);
     T_RUN(test_batched_prompt_matches_token_by_token);
+    T_RUN(test_token_by_token_past_one_part);
     T_RUN(test_prompt_longer_than_batch_is_chunked);
     T_RUN(test_batched_decode_allocates_nothing);
     T_RUN(test_generation_allocates_nothing);

@@ -202,7 +202,7 @@ void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_row
 }
 
 /* The portable softmax and swiglu (expf per element; the sum in double). */
-static void softmax_ref(int64_t n, float *x, float scale) {
+static double softmax_ref(int64_t n, float *x, float scale, float *max_out) {
     float max = x[0];
     for (int64_t i = 1; i < n; i++)
         if (x[i] > max) max = x[i];
@@ -213,16 +213,17 @@ static void softmax_ref(int64_t n, float *x, float scale) {
     }
     const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    if (max_out) *max_out = max;
+    return sum;
 }
 
 static void swiglu_ref(int64_t n, float *g, const float *u) {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-void mote__softmax(float *x, int64_t n, float scale) {
+double mote__softmax(float *x, int64_t n, float scale, float *max_out) {
     const mote_kernel_table *k = mote__kernels_for(MOTE_TYPE_F32);
-    if (k && k->softmax) k->softmax(n, x, scale);
-    else softmax_ref(n, x, scale);
+    return k && k->softmax ? k->softmax(n, x, scale, max_out) : softmax_ref(n, x, scale, max_out);
 }
 
 void mote__swiglu(float *g, const float *u, int64_t n) {

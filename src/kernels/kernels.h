@@ -132,8 +132,12 @@ typedef void (*mote_swiglu_fn)(int64_t n, float *g, const float *u);
  * [0, n), n >= 1, scale > 0 (the scores' 1/sqrt(head_dim), applied here
  * rather than in a pass of its own); the difference and the product round
  * to float, the sum is accumulated in float lanes and added in double.
- * Within 8 ulp of the double-precision result (tests/test_kernels.c). */
-typedef void (*mote_softmax_fn)(int64_t n, float *x, float scale);
+ * Within 8 ulp of the double-precision result (tests/test_kernels.c).
+ * Returns that sum (of the exponentials, before dividing) and stores max
+ * in *max_out when it is not NULL: what a caller needs to merge softmaxes
+ * taken over parts of one row (one-token attention split by positions,
+ * kv_cache.h). */
+typedef double (*mote_softmax_fn)(int64_t n, float *x, float scale, float *max_out);
 
 typedef struct mote_kernel_table {
     mote_vec_dot_fn vec_dot;
@@ -211,8 +215,9 @@ void mote__gemv_t_f32(int64_t n, const float *w, size_t row_bytes, int64_t n_row
                       const float *a, size_t a_stride, float *y, size_t y_stride);
 
 /* In-place softmax of scale * x over x (n): the f32 table's softmax, or a
- * portable loop with expf (mote_softmax_fn's contract either way). */
-void mote__softmax(float *x, int64_t n, float scale);
+ * portable loop with expf (mote_softmax_fn's contract either way: returns
+ * the sum of the exponentials, *max_out (may be NULL) the max of x). */
+double mote__softmax(float *x, int64_t n, float scale, float *max_out);
 
 /* g (n) = silu(g) * u, in place: the f32 table's swiglu, or expf element
  * by element (mote_swiglu_fn's contract either way). */

@@ -4,6 +4,7 @@
  * here: the forward pass (llama.c), the kernels (src/kernels/).
  */
 #include "kv_cache.h"
+#include <math.h>
 #include <string.h>
 
 /* The cache types this build offers: llama.cpp's --cache-type-k set. */
@@ -180,15 +181,20 @@ static void scores_f32(int32_t hd, const float *k, size_t rb, int32_t n, const f
     mote__matmul_rows(&keys, q, (size_t)hd * sizeof(float), n_q, att, att_stride, 0, n);
 }
 
-void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
-                     size_t kv_off, int32_t pos, float att_scale, float *att, size_t att_stride,
-                     float *out) {
-    const int32_t hd = kv->head_dim, n = pos + 1;
-    const uint8_t *kl = cache_row(kv, kv->k, l, 0), *vl = cache_row(kv, kv->v, l, 0);
+/* Attention of the n_q query heads qh over the n positions t0 .. t0+n-1
+ * of layer l (mote__kv_attend and mote__kv_attend_part): out rows =
+ * softmax over those positions @ their values; stats (may be NULL)
+ * receives each head's largest raw score and the softmax's sum. */
+static void attend_range(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
+                         size_t kv_off, int32_t t0, int32_t n, float att_scale, float *att,
+                         size_t att_stride, float *out, float *stats) {
+    const int32_t hd = kv->head_dim;
+    const uint8_t *kl = cache_row(kv, kv->k, l, t0), *vl = cache_row(kv, kv->v, l, t0);
     const size_t rb = kv->row_bytes, win_rb = kv->kv_dim * sizeof(float);
+    const size_t win_off = (size_t)t0 * kv->kv_dim + kv_off; /* position t0 in the window */
     /* the value rows as f32: the cache's own, or the window */
     const bool f32 = kv->type == MOTE_TYPE_F32;
-    const float *vf = f32 ? (const float *)(const void *)vl + kv_off : kv->win_v + kv_off;
+    const float *vf = f32 ? (const float *)(const void *)vl + kv_off : kv->win_v + win_off;
     const size_t v_rb = f32 ? rb : win_rb;
 
     if (f32) {
@@ -212,10 +218,73 @@ void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int
     } else {
         /* The head lies inside blocks shared with other heads: the f32
          * window (mote__kv_store dequantized the layer's rows). */
-        scores_f32(hd, kv->win_k + kv_off, win_rb, n, qh, n_q, att, att_stride);
+        scores_f32(hd, kv->win_k + win_off, win_rb, n, qh, n_q, att, att_stride);
     }
     /* the scale goes in with the softmax (one pass less over the scores) */
-    for (int32_t i = 0; i < n_q; i++) mote__softmax(att + (size_t)i * att_stride, n, att_scale);
+    for (int32_t i = 0; i < n_q; i++) {
+        float mx;
+        const double sum = mote__softmax(att + (size_t)i * att_stride, n, att_scale, &mx);
+        if (stats) stats[2 * i] = mx, stats[2 * i + 1] = (float)sum;
+    }
     memset(out, 0, (size_t)n_q * (size_t)hd * sizeof(float));
     mote__gemv_t_f32(hd, vf, v_rb, n, n_q, att, att_stride, out, (size_t)hd);
+}
+
+void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
+                     size_t kv_off, int32_t pos, float att_scale, float *att, size_t att_stride,
+                     float *out) {
+    attend_range(kv, ith, l, qh, n_q, kv_off, 0, pos + 1, att_scale, att, att_stride, out, NULL);
+}
+
+void mote__kv_attend_part(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
+                          size_t kv_off, int32_t t0, int32_t t1, float att_scale, float *att,
+                          size_t att_stride, float *out, float *stats) {
+    attend_range(kv, ith, l, qh, n_q, kv_off, t0, t1 - t0, att_scale, att, att_stride, out, stats);
+}
+
+void mote__kv_read_ahead(const mote_kv_cache *kv, int32_t l, int32_t t0, int32_t t1) {
+    const size_t bytes = (size_t)(t1 - t0) * kv->row_bytes;
+    const uint8_t *k = cache_row(kv, kv->k, l, t0), *v = cache_row(kv, kv->v, l, t0);
+    uint64_t sum = 0;
+    for (size_t o = 0; o < bytes; o += 64) {
+        uint64_t a, b;
+        memcpy(&a, k + o, sizeof a);
+        memcpy(&b, v + o, sizeof b);
+        sum += a ^ b;
+    }
+    volatile uint64_t keep = sum; /* the loads are the point: keep them */
+    (void)keep;
+}
+
+void mote__kv_attend_merge(int32_t n_parts, const float *outs, size_t out_stride, const float *stats,
+                           size_t stats_stride, int32_t head_dim, float att_scale, int64_t e0,
+                           int64_t e1, float *y) {
+    if (n_parts == 1) { /* the whole softmax in one part: its rows as they are */
+        memcpy(y + e0, outs + e0, (size_t)(e1 - e0) * sizeof(float));
+        return;
+    }
+    for (int64_t j0 = e0; j0 < e1;) {
+        const int64_t h = j0 / head_dim, j1 = (h + 1) * head_dim < e1 ? (h + 1) * head_dim : e1;
+        float max = stats[2 * h];
+        for (int32_t p = 1; p < n_parts; p++) {
+            const float m = stats[(size_t)p * stats_stride + 2 * h];
+            max = m > max ? m : max;
+        }
+        /* part p's weight: its softmax sum, rescaled from its own max to
+         * the row's: sum_p * e^((max_p - max) * scale) */
+        double total = 0.0;
+        for (int32_t p = 0; p < n_parts; p++) {
+            const float *st = stats + (size_t)p * stats_stride + 2 * h;
+            const float w = st[1] * expf((st[0] - max) * att_scale);
+            const float *o = outs + (size_t)p * out_stride;
+            total += w;
+            if (p == 0)
+                for (int64_t j = j0; j < j1; j++) y[j] = w * o[j];
+            else
+                for (int64_t j = j0; j < j1; j++) y[j] += w * o[j];
+        }
+        const float inv = (float)(1.0 / total);
+        for (int64_t j = j0; j < j1; j++) y[j] *= inv;
+        j0 = j1;
+    }
 }

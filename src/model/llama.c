@@ -17,8 +17,9 @@
  * barriers between the steps. Each value is computed by one thread with the
  * same code whatever the thread count, so results are bit-identical for any
  * number of threads. Generation is the same path with one token, where
- * the per-token steps are split by elements instead, and each group of
- * matrix products by shrinking row claims (group_matmul_one): the first
+ * the per-token steps are split by elements instead, attention by parts
+ * of MOTE_KV_PART positions (merged in a fixed order, kv_cache.h), and each
+ * group of matrix products by shrinking row claims (group_matmul_one): the first
  * claim of every thread fixed, the rest from a counter; each thread lays
  * out the activation for the gemv kernel once per group (c->prep), and a
  * thread waiting at a barrier reads ahead the start of its next claim
@@ -75,6 +76,9 @@ struct mote_ctx {
     float *hb2;    /* (n_batch, n_ff) up */
     float *att;    /* (n_threads, n_head / n_head_kv, n_ctx) scores of one kv
                     * head's query heads, per thread */
+    float *att_part;  /* (n_parts, q_dim) one token's attention by parts of
+                       * MOTE_KV_PART positions, before merging (kv_cache.h) */
+    float *att_stats; /* (n_parts, n_head, 2) each part's max and sum */
     float *logits; /* (n_vocab) of the last evaluated token */
     float *inv_freq; /* (n_rot/2) RoPE frequencies */
     float *rope_cs;  /* (n_threads, n_rot) rope_table rows: a thread's token
@@ -510,6 +514,9 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->hb2 = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
     c->att = mote__calloc((size_t)n_threads * (size_t)(hp->n_head / hp->n_head_kv) * (size_t)n_ctx,
                           sizeof(float)); /* a kv head's query heads a thread */
+    const size_t n_parts = ((size_t)n_ctx + MOTE_KV_PART - 1) / MOTE_KV_PART;
+    c->att_part = mote__calloc(n_parts * q_dim, sizeof(float));
+    c->att_stats = mote__calloc(n_parts * (size_t)hp->n_head * 2, sizeof(float));
     c->logits = mote__calloc((size_t)hp->n_vocab, sizeof(float));
     c->inv_freq = mote__calloc((size_t)hp->n_rot / 2, sizeof(float));
     c->rope_cs = mote__calloc((size_t)n_threads * (size_t)hp->n_rot, sizeof(float));
@@ -522,8 +529,8 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
         c->prep_stride = (prep_bytes + 63) & ~(size_t)63; /* each thread's 64-byte aligned */
         act_ok = act_ok && (c->prep = mote__malloc_aligned(c->prep_stride * (size_t)n_threads, 64));
     }
-    if (!c->x || !c->x_alt || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb ||
-        !c->hb2 || !c->att || !c->logits || !c->inv_freq || !c->rope_cs || !act_ok) {
+    if (!c->x || !c->x_alt || !c->xb || !c->xb2 || !c->q || !c->xo || !c->hb || !c->hb2 || !c->att ||
+        !c->att_part || !c->att_stats || !c->logits || !c->inv_freq || !c->rope_cs || !act_ok) {
         double mib = ((double)mote__kv_bytes(&c->kv) +
                       (double)nb * (4.0 * (double)(3 * hp->n_embd + 2 * q_dim + 2 * hp->n_ff)) +
                       (double)n_act * (double)c->act_bytes +
@@ -559,6 +566,8 @@ void mote_ctx_free(mote_ctx *c) {
     mote__free(c->hb);
     mote__free(c->hb2);
     mote__free(c->att);
+    mote__free(c->att_part);
+    mote__free(c->att_stats);
     mote__free(c->logits);
     mote__free(c->inv_freq);
     mote__free(c->rope_cs);
@@ -657,6 +666,8 @@ static void forward_batch(void *arg, int ith, int nth) {
      * for the threads — only down to multiples of 4, where a head's scores
      * do not depend on the group size (mote__kv_attend). */
     int32_t sub = group;
+    /* one token's attention: parts of MOTE_KV_PART positions (kv_cache.h) */
+    const int32_t n_parts = (pos0 + MOTE_KV_PART) / MOTE_KV_PART;
     while (sub % 8 == 0 && n_tok * (hp->n_head / sub) < 4 * (int64_t)nth) sub /= 2;
     int seq = 0;
     int64_t t0, t1;
@@ -727,17 +738,36 @@ static void forward_batch(void *arg, int ith, int nth) {
         mote__kv_store(&c->kv, l, pos0, t0, t1, ith, nth);
         barrier_next(c, one, l, 1, ith, nth);
 
-        /* causal attention: (token, run of `sub` query heads of one kv
-         * head) items taken from a counter */
-        atomic_int *ctr = claim_counter(job, ith, &seq);
-        const int64_t per_tok = hp->n_head / sub, n_items = n_tok * per_tok;
-        for (;;) {
-            int64_t k = atomic_fetch_add(ctr, 1);
-            if (k >= n_items) break;
-            int64_t t = k / per_tok, h = k % per_tok * sub;
-            mote__kv_attend(&c->kv, ith, l, c->q + (size_t)t * q_dim + (size_t)h * hd, sub,
-                            (size_t)(h / group) * hd, pos0 + (int32_t)t, att_scale, att,
-                            (size_t)c->n_ctx, c->xo + (size_t)t * q_dim + (size_t)h * hd);
+        if (one) {
+            /* one token: (part of MOTE_KV_PART positions, kv head) units,
+             * part by part, a contiguous run of them a thread (each reads
+             * whole cache rows); merged into xo below (kv_cache.h) */
+            int64_t u0, u1;
+            mote__split_range((int64_t)n_parts * hp->n_head_kv, ith, nth, &u0, &u1);
+            for (int64_t u = u0; u < u1; u++) {
+                const int32_t part = (int32_t)(u / hp->n_head_kv), g = (int32_t)(u % hp->n_head_kv);
+                const int32_t p0 = part * MOTE_KV_PART;
+                const int32_t p1 = p0 + MOTE_KV_PART < pos0 + 1 ? p0 + MOTE_KV_PART : pos0 + 1;
+                const size_t h = (size_t)g * (size_t)group;
+                if (g == 0 || u == u0) mote__kv_read_ahead(&c->kv, l, p0, p1);
+                mote__kv_attend_part(&c->kv, ith, l, c->q + h * hd, group, (size_t)g * hd, p0, p1,
+                                     att_scale, att, (size_t)c->n_ctx,
+                                     c->att_part + (size_t)part * q_dim + h * hd,
+                                     c->att_stats + ((size_t)part * hp->n_head + h) * 2);
+            }
+        } else {
+            /* causal attention: (token, run of `sub` query heads of one
+             * kv head) items taken from a counter */
+            atomic_int *ctr = claim_counter(job, ith, &seq);
+            const int64_t per_tok = hp->n_head / sub, n_items = n_tok * per_tok;
+            for (;;) {
+                int64_t k = atomic_fetch_add(ctr, 1);
+                if (k >= n_items) break;
+                int64_t t = k / per_tok, h = k % per_tok * sub;
+                mote__kv_attend(&c->kv, ith, l, c->q + (size_t)t * q_dim + (size_t)h * hd, sub,
+                                (size_t)(h / group) * hd, pos0 + (int32_t)t, att_scale, att,
+                                (size_t)c->n_ctx, c->xo + (size_t)t * q_dim + (size_t)h * hd);
+            }
         }
         barrier_next(c, one, l, 1, ith, nth);
 
@@ -748,6 +778,8 @@ static void forward_batch(void *arg, int ith, int nth) {
         if (one) {
             int64_t e0, e1;
             split_blocks((int64_t)q_dim, group_act_block(&wo), ith, nth, &e0, &e1);
+            mote__kv_attend_merge(n_parts, c->att_part, q_dim, c->att_stats, (size_t)hp->n_head * 2,
+                                  hd, att_scale, e0, e1, c->xo);
             group_quantize_cols(&wo, c->xo, e0, e1);
         } else {
             group_quantize(&wo, c->xo, q_dim, t0, t1);

@@ -203,7 +203,7 @@ static void swiglu_f32(int64_t n, float *g, const float *u) {
 /* mote_softmax_fn: a pass for the max, one for the exponentials and their
  * sum (4 float lanes, added in double), one to normalize; the tail through
  * zero-padded copies. */
-static void softmax_f32(int64_t n, float *x, float scale) {
+static double softmax_f32(int64_t n, float *x, float scale, float *max_out) {
     const int64_t n4 = n & ~(int64_t)3;
     float max = x[0];
     if (n4 > 0) {
@@ -235,6 +235,8 @@ static void softmax_f32(int64_t n, float *x, float scale) {
         vst1q_f32(t, vmulq_f32(vld1q_f32(t), inv));
         memcpy(x + n4, t, (size_t)(n - n4) * sizeof(float));
     }
+    if (max_out) *max_out = max;
+    return sum;
 }
 
 void mote__kernels_fill_neon_float(mote_kernel_table *t) {

@@ -193,7 +193,7 @@ static void swiglu_f32(int64_t n, float *g, const float *u) {
 /* mote_softmax_fn: a pass for the max, one for the exponentials and their
  * sum (8 float lanes, added in double), one to normalize; tails masked
  * (max: missing lanes -inf; sum: 0). */
-static void softmax_f32(int64_t n, float *x, float scale) {
+static double softmax_f32(int64_t n, float *x, float scale, float *max_out) {
     const int64_t n8 = n & ~(int64_t)7;
     const __m256i tm = tail_mask(n - n8);
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
@@ -224,6 +224,8 @@ static void softmax_f32(int64_t n, float *x, float scale) {
     const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
     for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
     if (n8 < n) _mm256_maskstore_ps(x + n8, tm, _mm256_mul_ps(_mm256_maskload_ps(x + n8, tm), inv));
+    if (max_out) *max_out = max;
+    return sum;
 }
 
 /* ---- table ---- */
