@@ -121,7 +121,9 @@ fi
 # ---- bench ----
 # bytes per token of the one-block q4_0 model: q, k, v, output 288x288,
 # gate, up, down 288x768, the 32000x288 output, one 288-value embedding row;
-# 18 bytes per 32 values.
+# 18 bytes per 32 values. tg adds the K and V rows it reads: the token at
+# position i reads i + 1 of them, 2 x 288 f32 values each (one layer), so
+# tg4 from an empty cache (1 + 2 + 3 + 4) / 4 = 2.5 rows of 2304 bytes.
 bpt=$(( (4 * 288 * 288 + 3 * 288 * 768 + 32000 * 288 + 288) / 32 * 18 ))
 if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 4 -r 2 -t 1 -o json >"$tmp/b.json" 2>"$tmp/err"; then
   if [ "$(wc -l <"$tmp/b.json")" -eq 2 ]; then t_ok bench_json_two_lines; else t_fail bench_json_two_lines "$(wc -l <"$tmp/b.json") lines"; fi
@@ -140,7 +142,10 @@ for ln in lines:
     if o["type"] != "q4_0" or o["threads"] != 1: print("type %s threads %s" % (o["type"], o["threads"])); sys.exit(0)
     if o.get("model") != "s_q4_0" or o.get("general_name") != "mote synth stories15m": print("model %r / %r" % (o.get("model"), o.get("general_name"))); sys.exit(0)
     if o.get("weights") != "read": print("weights %r: a small model is read into memory by default" % o.get("weights")); sys.exit(0)
-    if o["bytes_per_token"] != want_bpt: print("bytes_per_token %d, expected %d" % (o["bytes_per_token"], want_bpt)); sys.exit(0)
+    want_kv = 2304 * 5 // 2 if o["test"].startswith("tg") else 0
+    if o.get("kv_bytes_per_token") != want_kv: print("%s: kv_bytes_per_token %r, expected %d" % (o["test"], o.get("kv_bytes_per_token"), want_kv)); sys.exit(0)
+    if o.get("weight_bytes_per_token") != want_bpt: print("weight_bytes_per_token %r, expected %d" % (o.get("weight_bytes_per_token"), want_bpt)); sys.exit(0)
+    if o["bytes_per_token"] != want_bpt + want_kv: print("%s: bytes_per_token %d, expected %d" % (o["test"], o["bytes_per_token"], want_bpt + want_kv)); sys.exit(0)
     r = o["tokens_per_s"] * o["bytes_per_token"] / (o["bandwidth_gbs"] * 1e9)
     if abs(r - o["roofline_fraction"]) > 1e-3 * r + 1e-6: print("roofline %g, recomputed %g" % (o["roofline_fraction"], r)); sys.exit(0)
     if not (256 << 20) <= o.get("bandwidth_buffer_bytes", 0) <= (1 << 30): print("bandwidth buffer %r" % o.get("bandwidth_buffer_bytes")); sys.exit(0)
@@ -163,7 +168,7 @@ else
 fi
 if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 8 -n 0 -r 1 --bw-mib 64 --mmap -o csv >"$tmp/b.csv" 2>"$tmp/err" && \
    [ "$(wc -l <"$tmp/b.csv")" -eq 2 ] && head -1 "$tmp/b.csv" | grep -q '^model,.*,weights,test,.*tokens_per_s.*roofline_fraction$' && \
-   sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,mmap,pp8,8,0,0,1,.*,$bpt," && grep -q "weights mapped from the file" "$tmp/err"; then t_ok bench_csv
+   sed -n 2p "$tmp/b.csv" | grep -q ",q4_0,.*,mmap,pp8,8,0,0,1,.*,$bpt,0," && grep -q "weights mapped from the file" "$tmp/err"; then t_ok bench_csv
 else t_fail bench_csv "$(head -c 300 "$tmp/b.csv")"; fi
 if "$MOTE" bench -m "$tmp/s_q4_0.gguf" -p 0 -n 2 -r 1 --bw-mib 64 -o md >"$tmp/b.md" 2>/dev/null && \
    [ "$(wc -l <"$tmp/b.md")" -eq 3 ] && head -1 "$tmp/b.md" | grep -q '^| model | size .* t/s .* roofline |$' && \
@@ -179,6 +184,8 @@ if [r["test"] for r in rows] != ["pp4 @ d6", "tg2 @ d6"]: print("tests %s" % [r[
 if [r["n_depth"] for r in rows] != [6, 6]: print("n_depth %s" % [r["n_depth"] for r in rows]); sys.exit(0)
 # f32 cache: 10 positions x 2 (K, V) x 288 values x 4 bytes x 1 layer
 if any(r["kv_bytes"] != 10 * 2 * 288 * 4 for r in rows): print("kv_bytes %s" % [r["kv_bytes"] for r in rows]); sys.exit(0)
+# tg2 @ d6 reads 7 and then 8 rows of 2304 bytes: 7.5 on average; pp none
+if [r["kv_bytes_per_token"] for r in rows] != [0, 2304 * 15 // 2]: print("kv_bytes_per_token %s" % [r["kv_bytes_per_token"] for r in rows]); sys.exit(0)
 if not all(r["tokens_per_s"] > 0 for r in rows): print("tokens/s %s" % [r["tokens_per_s"] for r in rows]); sys.exit(0)
 print("ok")
 EOF

@@ -6,13 +6,15 @@
  * empty cache. Each test runs REPS times after one unmeasured single-token
  * decode (which pages the weights in); the reported tokens/s is the median
  * of the repetitions, ± their standard deviation. Beside it: the model's
- * size, the bytes of weights one token reads (mote_model_bytes_per_token),
- * the machine's read bandwidth with the same thread count
+ * size, the bytes one generated token reads (every weight once,
+ * mote_model_bytes_per_token, and for tg the K and V rows of the positions
+ * it attends to, the mean over the test's tokens; for pp the weights
+ * alone), the machine's read bandwidth with the same thread count
  * (mote_bench_bandwidth, median of several passes; for tg measured again
  * before each repetition over as many bytes as it reads, see run_test),
  * and the roofline
  * fraction tokens/s × bytes/token ÷ bandwidth — for tg, how much of the
- * memory bandwidth generation turns into reading weights; for pp the same
+ * memory bandwidth generation turns into reading what it must; for pp the same
  * product, which exceeds 1 when batching reuses each weight across tokens.
  *
  * Not here: any timing inside the library; this file only calls mote.h.
@@ -30,11 +32,13 @@ static const char *bench_help =
     "Measure prompt processing (pp: one batched decode of P tokens from an empty\n"
     "cache) and generation (tg: N single-token decodes from an empty cache) in\n"
     "tokens/s (with -d, from a cache holding D tokens instead), the median of\n"
-    "REPS repetitions, with the model's size, the bytes of weights each\n"
-    "generated token reads, the machine's memory read bandwidth\n"
+    "REPS repetitions, with the model's size, the bytes each generated token\n"
+    "reads (every weight once, and the K and V cache rows of the positions it\n"
+    "attends to: for tg the mean over its tokens, in json kv_bytes_per_token;\n"
+    "for pp the weights alone), the machine's memory read bandwidth\n"
     "(same thread count) and the roofline fraction\n"
     "tokens/s x bytes/token / bandwidth: for tg, the share of the bandwidth that\n"
-    "goes to reading weights (right before each tg repetition the bandwidth test\n"
+    "goes to reading them (right before each tg repetition the bandwidth test\n"
     "reads as many bytes as the repetition will, up to 32 GiB, and gives the\n"
     "mean rate, so that other work on the machine moves both figures alike; the\n"
     "column is the median of those); above 100% for pp means batching\n"
@@ -76,6 +80,8 @@ typedef struct bench_result {
     double *samples;   /* (reps) tokens/s of each repetition */
     double *bw_samples; /* (reps) tg: bandwidth measured just before each */
     double bandwidth_gbs; /* tg: median of bw_samples; pp: the setup's */
+    uint64_t kv_read;     /* tg: mean K and V bytes a token reads; pp: 0 */
+    uint64_t bytes_per_token; /* the setup's weight bytes + kv_read */
     double roofline;      /* tps_median x bytes/token / bandwidth_gbs */
 } bench_result;
 
@@ -90,6 +96,7 @@ typedef struct bench_setup {
     int64_t n_threads, reps;
     const char *kv_type;  /* of the context, resolved */
     uint64_t kv_bytes;    /* K and V storage of the context */
+    uint64_t kv_bytes_per_pos; /* of one position, every layer */
 } bench_setup;
 
 /* qsort order of doubles, ascending. */
@@ -174,7 +181,7 @@ static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const
     for (int64_t rep = 0; rep < bs->reps; rep++) {
         if (n_prompt == 0 &&
             mote_bench_bandwidth_sustained((int32_t)bs->n_threads, bw_bytes,
-                                           bw_read_bytes(bs->bytes_per_token, n_gen),
+                                           bw_read_bytes(r->bytes_per_token, n_gen),
                                            &r->bw_samples[rep], &err))
             return cli_fail("bench", "%s", err.msg);
         /* back to the depth's tokens (decoded once by cmd_bench) */
@@ -198,7 +205,7 @@ static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const
     r->tps_stddev = stddev(r->samples, bs->reps);
     r->bandwidth_gbs = n_prompt > 0 ? bs->bandwidth_gbs : median(r->bw_samples, bs->reps);
     r->roofline = r->bandwidth_gbs > 0
-                      ? r->tps_median * (double)bs->bytes_per_token / (r->bandwidth_gbs * 1e9)
+                      ? r->tps_median * (double)r->bytes_per_token / (r->bandwidth_gbs * 1e9)
                       : 0.0;
     if (n_prompt == 0) warn_bandwidth_spread(r, bs->reps);
     return 0;
@@ -238,7 +245,7 @@ static void print_md_row(const bench_setup *bs, const bench_result *r) {
     fmt_size(size, sizeof size, bs->info.weight_bytes);
     fmt_size(kv, sizeof kv, bs->kv_bytes);
     fmt_count(params, sizeof params, bs->info.n_params);
-    fmt_size(bpt, sizeof bpt, bs->bytes_per_token);
+    fmt_size(bpt, sizeof bpt, r->bytes_per_token);
     printf("| %s | %s | %s | %s | %s | %lld | %s %s | %s | %.2f ± %.2f | %s | %.1f GB/s | %.1f%% |\n",
            bs->model_name, size, params, bs->type, bs->isa, (long long)bs->n_threads, bs->kv_type, kv, r->test,
            r->tps_median, r->tps_stddev, bpt, r->bandwidth_gbs, 100.0 * roofline(bs, r));
@@ -260,7 +267,7 @@ static void print_escaped(const char *s, bool json) {
 /* CSV: a header line, then one row per test with the JSON line's scalars. */
 static void print_csv_header(void) {
     printf("model,general_name,model_path,model_size,n_params,type,isa,threads,kv_type,kv_bytes,weights,test,n_prompt,n_gen,n_depth,reps,"
-           "tokens_per_s,stddev,bytes_per_token,bandwidth_gbs,roofline_fraction\n");
+           "tokens_per_s,stddev,bytes_per_token,kv_bytes_per_token,bandwidth_gbs,roofline_fraction\n");
 }
 
 static void print_csv_row(const bench_setup *bs, const bench_result *r) {
@@ -269,11 +276,11 @@ static void print_csv_row(const bench_setup *bs, const bench_result *r) {
     print_escaped(bs->info.name ? bs->info.name : "", false);
     putchar(',');
     print_escaped(bs->model_path, false);
-    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%s,%lld,%lld,%lld,%lld,%.4f,%.4f,%llu,%.3f,%.6f\n",
+    printf(",%llu,%llu,%s,%s,%lld,%s,%llu,%s,%s,%lld,%lld,%lld,%lld,%.4f,%.4f,%llu,%llu,%.3f,%.6f\n",
            (unsigned long long)bs->info.weight_bytes, (unsigned long long)bs->info.n_params, bs->type,
            bs->isa, (long long)bs->n_threads, bs->kv_type, (unsigned long long)bs->kv_bytes, bs->info.storage, r->test, (long long)r->n_prompt, (long long)r->n_gen, (long long)r->n_depth,
-           (long long)bs->reps, r->tps_median, r->tps_stddev, (unsigned long long)bs->bytes_per_token,
-           r->bandwidth_gbs, roofline(bs, r));
+           (long long)bs->reps, r->tps_median, r->tps_stddev, (unsigned long long)r->bytes_per_token,
+           (unsigned long long)r->kv_read, r->bandwidth_gbs, roofline(bs, r));
 }
 
 /* One JSON object on one line per test. */
@@ -298,9 +305,10 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
         for (int64_t i = 0; i < bs->reps; i++) printf("%s%.3f", i ? ", " : "", r->bw_samples[i]);
         printf("], ");
     }
-    printf("\"bytes_per_token\": %llu, \"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, "
-           "\"roofline_fraction\": %.6f}\n",
-           (unsigned long long)bs->bytes_per_token, r->bandwidth_gbs,
+    printf("\"bytes_per_token\": %llu, \"weight_bytes_per_token\": %llu, \"kv_bytes_per_token\": %llu, "
+           "\"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, \"roofline_fraction\": %.6f}\n",
+           (unsigned long long)r->bytes_per_token, (unsigned long long)bs->bytes_per_token,
+           (unsigned long long)r->kv_read, r->bandwidth_gbs,
            (unsigned long long)bs->bw_buffer_bytes, roofline(bs, r));
 }
 
@@ -376,6 +384,7 @@ int cmd_bench(int argc, char **argv) {
     bs.n_threads = mote_ctx_n_threads(c);
     bs.kv_type = mote_ctx_kv_type(c);
     bs.kv_bytes = mote_ctx_kv_bytes(c);
+    bs.kv_bytes_per_pos = bs.kv_bytes / (uint64_t)mote_ctx_n_ctx(c);
 
     /* Bandwidth first, while the model's pages are not yet competing. */
     if (mote_bench_bandwidth((int32_t)bs.n_threads, (uint64_t)bw_mib << 20, BW_PASSES, &bs.bandwidth_gbs,
@@ -417,6 +426,10 @@ int cmd_bench(int argc, char **argv) {
         r->n_prompt = p;
         r->n_gen = g;
         r->n_depth = n_depth;
+        /* tg: the token at position D + i reads the K and V rows of
+         * positions 0..D + i, D + (N + 1) / 2 of them on average */
+        r->kv_read = g > 0 ? bs.kv_bytes_per_pos * (uint64_t)(2 * n_depth + g + 1) / 2 : 0;
+        r->bytes_per_token = bs.bytes_per_token + r->kv_read;
         if ((rc = run_test(c, &bs, bs.bw_buffer_bytes, tokens + n_depth, p, g, n_depth, r))) goto done;
         n_res++;
         if (fmt == OUT_MD) print_md_row(&bs, r);
