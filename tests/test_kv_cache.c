@@ -3,9 +3,10 @@
  *
  * Unit level: attention of 1, 3 and 8 query heads a kv head (8: the f32
  * scores through the gemm kernel) over a cache of random rows, whole
- * (mote__kv_attend) and by parts of 5 positions merged (one token's path:
- * mote__kv_attend_part, mote__kv_attend_merge), against a float64
- * computation on the values the cache actually holds (its rows
+ * (mote__kv_attend), by parts of 5 positions merged (one token's path:
+ * mote__kv_attend_part, mote__kv_attend_merge) and as the last of a block
+ * of three tokens (a batch's path: mote__kv_attend_block), against a
+ * float64 computation on the values the cache actually holds (its rows
  * dequantized by the type table's reference), for both read paths — a head
  * of whole blocks (head size 64: scores through the type's vec_dot with the
  * query converted to its activation type) and heads inside or across
@@ -68,6 +69,8 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
     /* query and output rows head_dim apart, as the forward pass lays them */
     static float q[8 * U_MAXDIM], att[8][U_POS], out[8 * U_MAXDIM], out_parts[8 * U_MAXDIM];
     static float parts[(U_POS + 4) / 5][8 * U_MAXDIM], stats[(U_POS + 4) / 5][16];
+    static float att_blk[3 * 8][U_POS], blk_scratch[2 * 3 * 8 * U_MAXDIM], blk_out[3 * 8 * U_MAXDIM];
+    static float blk_first[8 * U_MAXDIM];
     const float scale = 1.0f / sqrtf((float)hd);
     const int32_t check_pos[3] = {0, 7, U_POS - 1}, group_sizes[3] = {1, 3, 8};
     for (int32_t h = 0; h < n_head_kv; h++)
@@ -92,6 +95,21 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
                                      parts[0], stats[0]);
                 if (memcmp(parts[0], out, (size_t)n_q * (size_t)hd * sizeof(float)) != 0)
                     *why = "one part of every position differs from mote__kv_attend";
+                /* a block of three tokens (positions pos-2..pos, the same
+                 * queries): its last token's rows are checked against the
+                 * reference below; from 4 query rows a call the scores go
+                 * through the gemm kernel either way, so with 8 heads they
+                 * are mote__kv_attend's bytes */
+                if (pos >= 2) {
+                    mote__kv_attend_block(&kv, 1, 1, q, 0, 3, n_q, (size_t)h * hd, pos - 2, scale, att_blk[0],
+                                          U_POS, blk_scratch, blk_out, (size_t)n_q * hd);
+                    if (n_q == 8 && memcmp(blk_out + 2 * n_q * hd, out, (size_t)n_q * (size_t)hd * sizeof(float)))
+                        *why = "a block's last token differs from mote__kv_attend";
+                    /* and its first token attends to positions 0..pos-2 only */
+                    mote__kv_attend(&kv, 0, 1, q, n_q, (size_t)h * hd, pos - 2, scale, att[0], U_POS, blk_first);
+                    if (n_q == 8 && memcmp(blk_out, blk_first, (size_t)n_q * (size_t)hd * sizeof(float)))
+                        *why = "a block's first token differs from mote__kv_attend";
+                }
                 for (int32_t j = 0; j < n_q; j++) {
                     double s[U_POS], mx = -1e300, sum = 0.0, vmax = 1e-30;
                     for (int32_t t = 0; t <= pos; t++) {
@@ -110,6 +128,8 @@ static double attend_error(uint32_t type, int32_t n_head_kv, int32_t hd, const c
                         double e = fabs(out[j * hd + i] - r) / vmax;
                         if (!(e <= worst)) worst = e; /* NaN-propagating */
                         e = fabs(out_parts[j * hd + i] - r) / vmax;
+                        if (!(e <= worst)) worst = e;
+                        e = pos >= 2 ? fabs(blk_out[(2 * n_q + j) * hd + i] - r) / vmax : 0.0;
                         if (!(e <= worst)) worst = e;
                     }
                 }

@@ -181,13 +181,17 @@ static void scores_f32(int32_t hd, const float *k, size_t rb, int32_t n, const f
     mote__matmul_rows(&keys, q, (size_t)hd * sizeof(float), n_q, att, att_stride, 0, n);
 }
 
-/* Attention of the n_q query heads qh over the n positions t0 .. t0+n-1
- * of layer l (mote__kv_attend and mote__kv_attend_part): out rows =
- * softmax over those positions @ their values; stats (may be NULL)
- * receives each head's largest raw score and the softmax's sum. */
+/* Attention of the n_q query rows qh over the n positions t0 .. t0+n-1
+ * of layer l (mote__kv_attend, mote__kv_attend_part, mote__kv_attend_block):
+ * out rows = softmax over those positions @ their values; stats (may be
+ * NULL) receives each row's largest raw score and the softmax's sum. The
+ * rows are n_q / per_tok tokens of per_tok heads at consecutive
+ * positions, the last at t0 + n - 1: a row of the token d before the last
+ * attends to the first n - d positions only (its scores beyond are set to
+ * 0, so the value sum adds exact zeros: the bytes of a call with n - d). */
 static void attend_range(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
-                         size_t kv_off, int32_t t0, int32_t n, float att_scale, float *att,
-                         size_t att_stride, float *out, float *stats) {
+                         int32_t per_tok, size_t kv_off, int32_t t0, int32_t n, float att_scale,
+                         float *att, size_t att_stride, float *out, float *stats) {
     const int32_t hd = kv->head_dim;
     const uint8_t *kl = cache_row(kv, kv->k, l, t0), *vl = cache_row(kv, kv->v, l, t0);
     const size_t rb = kv->row_bytes, win_rb = kv->kv_dim * sizeof(float);
@@ -221,9 +225,12 @@ static void attend_range(mote_kv_cache *kv, int ith, int32_t l, const float *qh,
         scores_f32(hd, kv->win_k + win_off, win_rb, n, qh, n_q, att, att_stride);
     }
     /* the scale goes in with the softmax (one pass less over the scores) */
+    const int32_t last_tok = n_q / per_tok - 1;
     for (int32_t i = 0; i < n_q; i++) {
-        float mx;
-        const double sum = mote__softmax(att + (size_t)i * att_stride, n, att_scale, &mx);
+        float *ai = att + (size_t)i * att_stride, mx;
+        const int32_t d = last_tok - i / per_tok; /* tokens before the last */
+        const double sum = mote__softmax(ai, n - d, att_scale, &mx);
+        if (d) memset(ai + (n - d), 0, (size_t)d * sizeof(float));
         if (stats) stats[2 * i] = mx, stats[2 * i + 1] = (float)sum;
     }
     memset(out, 0, (size_t)n_q * (size_t)hd * sizeof(float));
@@ -233,13 +240,28 @@ static void attend_range(mote_kv_cache *kv, int ith, int32_t l, const float *qh,
 void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
                      size_t kv_off, int32_t pos, float att_scale, float *att, size_t att_stride,
                      float *out) {
-    attend_range(kv, ith, l, qh, n_q, kv_off, 0, pos + 1, att_scale, att, att_stride, out, NULL);
+    attend_range(kv, ith, l, qh, n_q, n_q, kv_off, 0, pos + 1, att_scale, att, att_stride, out, NULL);
+}
+
+void mote__kv_attend_block(mote_kv_cache *kv, int ith, int32_t l, const float *q, size_t q_stride,
+                           int32_t n_tok, int32_t n_q, size_t kv_off, int32_t pos, float att_scale,
+                           float *att, size_t att_stride, float *scratch, float *out, size_t out_stride) {
+    const size_t row = (size_t)n_q * (size_t)kv->head_dim; /* one token's rows, floats */
+    if (n_tok == 1) {
+        attend_range(kv, ith, l, q, n_q, n_q, kv_off, 0, pos + 1, att_scale, att, att_stride, out, NULL);
+        return;
+    }
+    float *qb = scratch, *ob = scratch + (size_t)n_tok * row;
+    for (int32_t j = 0; j < n_tok; j++) memcpy(qb + (size_t)j * row, q + (size_t)j * q_stride, row * sizeof(float));
+    attend_range(kv, ith, l, qb, n_tok * n_q, n_q, kv_off, 0, pos + n_tok, att_scale, att, att_stride, ob,
+                 NULL);
+    for (int32_t j = 0; j < n_tok; j++) memcpy(out + (size_t)j * out_stride, ob + (size_t)j * row, row * sizeof(float));
 }
 
 void mote__kv_attend_part(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
                           size_t kv_off, int32_t t0, int32_t t1, float att_scale, float *att,
                           size_t att_stride, float *out, float *stats) {
-    attend_range(kv, ith, l, qh, n_q, kv_off, t0, t1 - t0, att_scale, att, att_stride, out, stats);
+    attend_range(kv, ith, l, qh, n_q, n_q, kv_off, t0, t1 - t0, att_scale, att, att_stride, out, stats);
 }
 
 void mote__kv_read_ahead(const mote_kv_cache *kv, int32_t l, int32_t t0, int32_t t1) {

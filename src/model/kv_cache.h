@@ -107,6 +107,20 @@ void mote__kv_attend(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int
                      size_t kv_off, int32_t pos, float att_scale, float *att, size_t att_stride,
                      float *out);
 
+/* mote__kv_attend for n_tok consecutive tokens at once (positions pos ..
+ * pos + n_tok - 1), the n_q query heads of each at q + j q_stride (floats;
+ * head_dim apart), out rows likewise at out + j out_stride: one matrix
+ * product of the key rows with all n_tok x n_q queries, so the keys are
+ * read (and laid out for the gemm kernel) once per block rather than once
+ * per token; each token's rows attend to its own positions only. The
+ * bytes of n_tok mote__kv_attend calls where n_q >= 4 (the gemm kernel's
+ * per-element contract; a call of fewer rows takes the gemv kernel, whose
+ * sums round differently). att: n_tok x n_q rows of
+ * att_stride >= pos + n_tok floats; scratch: 2 n_tok n_q head_dim floats. */
+void mote__kv_attend_block(mote_kv_cache *kv, int ith, int32_t l, const float *q, size_t q_stride,
+                           int32_t n_tok, int32_t n_q, size_t kv_off, int32_t pos, float att_scale,
+                           float *att, size_t att_stride, float *scratch, float *out, size_t out_stride);
+
 /* One token's attention split by positions (flash decoding): the
  * positions 0..pos in parts of MOTE_KV_PART, each part of each kv head a
  * unit of work, merged afterwards. Why: a thread then reads whole cache
