@@ -690,9 +690,12 @@ static void check_close_as(const char *what, int mi, const float *ref, const flo
     }
 }
 
-/* A 60-token prompt in one call vs one token per call, then the same 8
- * tokens one per call either way, with 2 threads; compared by check_close. */
-static void test_batched_prompt_matches_token_by_token(void) {
+/* An np-token prompt in one call vs one token per call, then the same 8
+ * tokens one per call either way, with 2 threads, on stories260K and each
+ * generated model; compared by check_close_as (exact: -1 for check_close's
+ * choice, else as given). */
+static void batched_vs_token_by_token(int np, uint64_t seed, int exact) {
+    enum { NG = 8 };
     int n_models = 0;
     int have_gen = gen_models();
     for (int mi = -1; mi < (int)N_GEN; mi++) {
@@ -701,19 +704,20 @@ static void test_batched_prompt_matches_token_by_token(void) {
         n_models++;
         mote_model_info info;
         mote_model_get_info(m, &info);
-        enum { NP = 60, NG = 8 };
-        int32_t prompt[NP], cont[NG];
-        make_ids(prompt, NP, info.n_vocab, 77 + (uint64_t)mi, 1);
-        make_ids(cont, NG, info.n_vocab, 177 + (uint64_t)mi, 0);
-        size_t n_floats = (size_t)(NP + NG) * (size_t)info.n_vocab;
+        int32_t prompt[256], cont[NG];
+        T_REQUIRE(np <= 256, "prompt of %d tokens", np);
+        make_ids(prompt, np, info.n_vocab, seed + (uint64_t)mi, 1);
+        make_ids(cont, NG, info.n_vocab, seed + 100 + (uint64_t)mi, 0);
+        size_t n_floats = (size_t)(np + NG) * (size_t)info.n_vocab;
         float *seq = malloc(n_floats * sizeof(float)), *bat = malloc(n_floats * sizeof(float));
         T_REQUIRE(seq && bat, "malloc");
-        T_CHECK(run_positions(m, 2, 512, 0, prompt, NP, cont, NG, seq), "token by token failed");
-        T_CHECK(run_positions(m, 2, 512, 1, prompt, NP, cont, NG, bat), "batched failed");
+        T_CHECK(run_positions(m, 2, 512, 0, prompt, np, cont, NG, seq), "token by token failed");
+        T_CHECK(run_positions(m, 2, 512, 1, prompt, np, cont, NG, bat), "batched failed");
         char what[96];
-        snprintf(what, sizeof what, "%s batched vs token by token",
-                 mi < 0 ? "stories260K" : g_gen_models[mi].name);
-        check_close(what, mi, seq, bat, NP + NG, (size_t)info.n_vocab);
+        snprintf(what, sizeof what, "%s batched vs token by token, %d positions",
+                 mi < 0 ? "stories260K" : g_gen_models[mi].name, np + NG);
+        check_close_as(what, mi, seq, bat, (size_t)(np + NG), (size_t)info.n_vocab,
+                       exact < 0 ? model_all_vec_dot(mi) : exact);
         free(seq);
         free(bat);
         mote_model_free(m);
@@ -721,40 +725,14 @@ static void test_batched_prompt_matches_token_by_token(void) {
     if (n_models == 0) T_SKIP("no model");
 }
 
+/* 60 prompt tokens (attention in one part of MOTE_KV_PART throughout). */
+static void test_batched_prompt_matches_token_by_token(void) { batched_vs_token_by_token(60, 77, -1); }
+
 /* One-token decoding past MOTE_KV_PART (128) positions, whose attention
  * is split by positions and merged (kv_cache.h), against the batched path
- * (attention over all positions at once): a 150-token prompt one token per
- * call and in one call, then 8 more tokens, 2 threads; check_close's
+ * (attention over all positions at once): 150 prompt tokens; check_close's
  * bounds (merging parts sums in another order, so never bit for bit). */
-static void test_token_by_token_past_one_part(void) {
-    int n_models = 0;
-    int have_gen = gen_models();
-    for (int mi = -1; mi < (int)N_GEN; mi++) {
-        mote_model *m = mi < 0 ? load_stories() : (have_gen ? load_model(g_gen_paths[mi]) : NULL);
-        if (!m) continue;
-        n_models++;
-        mote_model_info info;
-        mote_model_get_info(m, &info);
-        enum { NP = 150, NG = 8 };
-        int32_t prompt[NP], cont[NG];
-        make_ids(prompt, NP, info.n_vocab, 91 + (uint64_t)mi, 1);
-        make_ids(cont, NG, info.n_vocab, 191 + (uint64_t)mi, 0);
-        size_t n_floats = (size_t)(NP + NG) * (size_t)info.n_vocab;
-        float *seq = malloc(n_floats * sizeof(float)), *bat = malloc(n_floats * sizeof(float));
-        T_REQUIRE(seq && bat, "malloc");
-        T_CHECK(run_positions(m, 2, 512, 0, prompt, NP, cont, NG, seq), "token by token failed");
-        T_CHECK(run_positions(m, 2, 512, 1, prompt, NP, cont, NG, bat), "batched failed");
-        char what[96];
-        snprintf(what, sizeof what, "%s batched vs token by token, 158 positions",
-                 mi < 0 ? "stories260K" : g_gen_models[mi].name);
-        /* rows 0..127: attention in one part, as before; from 128 merged */
-        check_close_as(what, mi, seq, bat, NP + NG, (size_t)info.n_vocab, 0);
-        free(seq);
-        free(bat);
-        mote_model_free(m);
-    }
-    if (n_models == 0) T_SKIP("no model");
-}
+static void test_token_by_token_past_one_part(void) { batched_vs_token_by_token(150, 91, 0); }
 
 /* A 30-token prompt with n_batch 7 (5 chunks: 7+7+7+7+2), n_batch 512 (one)
  * and n_batch 1 (every token alone through the batched path), then 5 more
