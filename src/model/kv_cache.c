@@ -252,10 +252,12 @@ void mote__kv_attend_block(mote_kv_cache *kv, int ith, int32_t l, const float *q
         return;
     }
     float *qb = scratch, *ob = scratch + (size_t)n_tok * row;
-    for (int32_t j = 0; j < n_tok; j++) memcpy(qb + (size_t)j * row, q + (size_t)j * q_stride, row * sizeof(float));
+    for (int32_t j = 0; j < n_tok; j++)
+        memcpy(qb + (size_t)j * row, q + (size_t)j * q_stride, row * sizeof(float));
     attend_range(kv, ith, l, qb, n_tok * n_q, n_q, kv_off, 0, pos + n_tok, att_scale, att, att_stride, ob,
                  NULL);
-    for (int32_t j = 0; j < n_tok; j++) memcpy(out + (size_t)j * out_stride, ob + (size_t)j * row, row * sizeof(float));
+    for (int32_t j = 0; j < n_tok; j++)
+        memcpy(out + (size_t)j * out_stride, ob + (size_t)j * row, row * sizeof(float));
 }
 
 void mote__kv_attend_part(mote_kv_cache *kv, int ith, int32_t l, const float *qh, int32_t n_q,
@@ -264,16 +266,25 @@ void mote__kv_attend_part(mote_kv_cache *kv, int ith, int32_t l, const float *qh
     attend_range(kv, ith, l, qh, n_q, n_q, kv_off, t0, t1 - t0, att_scale, att, att_stride, out, stats);
 }
 
-void mote__kv_read_ahead(const mote_kv_cache *kv, int32_t l, int32_t t0, int32_t t1) {
-    const size_t bytes = (size_t)(t1 - t0) * kv->row_bytes;
-    const uint8_t *k = cache_row(kv, kv->k, l, t0), *v = cache_row(kv, kv->v, l, t0);
-    uint64_t sum = 0;
+/* One load a 64-byte line of [p, p + bytes), folded into *sum. */
+static void read_lines(const uint8_t *p, size_t bytes, uint64_t *sum) {
     for (size_t o = 0; o < bytes; o += 64) {
-        uint64_t a, b;
-        memcpy(&a, k + o, sizeof a);
-        memcpy(&b, v + o, sizeof b);
-        sum += a ^ b;
+        uint64_t w;
+        memcpy(&w, p + o, sizeof w);
+        *sum ^= w;
     }
+}
+
+void mote__kv_read_ahead(const mote_kv_cache *kv, int32_t l, int32_t t0, int32_t t1) {
+    /* the rows attend_range reads: the stored ones, or the f32 window's
+     * (V always for a quantized cache, K too where heads share blocks) */
+    const size_t n = (size_t)(t1 - t0), win_rb = kv->kv_dim * sizeof(float);
+    const bool f32 = kv->type == MOTE_TYPE_F32, k_stored = f32 || kv->per_head;
+    uint64_t sum = 0;
+    if (k_stored) read_lines(cache_row(kv, kv->k, l, t0), n * kv->row_bytes, &sum);
+    else read_lines((const uint8_t *)(kv->win_k + (size_t)t0 * kv->kv_dim), n * win_rb, &sum);
+    if (f32) read_lines(cache_row(kv, kv->v, l, t0), n * kv->row_bytes, &sum);
+    else read_lines((const uint8_t *)(kv->win_v + (size_t)t0 * kv->kv_dim), n * win_rb, &sum);
     volatile uint64_t keep = sum; /* the loads are the point: keep them */
     (void)keep;
 }

@@ -147,9 +147,11 @@ void mote__kv_attend_block(mote_kv_cache *kv, int ith, int32_t l, const float *q
  * att_scale), max the largest max_p; in part order, so the result does not
  * depend on which thread computed a part. One part: its row copied. */
 #define MOTE_KV_PART 128
-/* Read the stored K and V rows of positions [t0, t1) of layer l a line at
- * a time, in address order (one load a 64-byte line), before a thread's
- * units of that part: a sequential sweep the hardware prefetcher follows.
+/* Read the K and V rows of positions [t0, t1) of layer l that attention
+ * reads (the stored rows, or the f32 window's for a quantized cache) a
+ * line at a time, in address order (one load a 64-byte line), before a
+ * thread's units of that part: a sequential sweep the hardware prefetcher
+ * follows.
  * Why: the units then find the rows in L2; left to the units' own reads
  * (each kv head's slice of a row, then the next) one thread read them at
  * about 5.5 GB/s on the development machine, with the sweep first about
