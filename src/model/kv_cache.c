@@ -247,8 +247,8 @@ void mote__kv_attend_block(mote_kv_cache *kv, int ith, int32_t l, const float *q
                            int32_t n_tok, int32_t n_q, size_t kv_off, int32_t pos, float att_scale,
                            float *att, size_t att_stride, float *scratch, float *out, size_t out_stride) {
     const size_t row = (size_t)n_q * (size_t)kv->head_dim; /* one token's rows, floats */
-    if (n_tok == 1) {
-        attend_range(kv, ith, l, q, n_q, n_q, kv_off, 0, pos + 1, att_scale, att, att_stride, out, NULL);
+    if (n_tok == 1) { /* no copies needed */
+        mote__kv_attend(kv, ith, l, q, n_q, kv_off, pos, att_scale, att, att_stride, out);
         return;
     }
     float *qb = scratch, *ob = scratch + (size_t)n_tok * row;

@@ -14,15 +14,16 @@
  * every thread of the pool. Inside the job, per-token work (norms,
  * quantizing activations, RoPE, residuals) is split by tokens, matrix
  * products by chunks of weight rows, attention by (block of ATT_BLOCK
- * tokens, run of heads) items, with
- * barriers between the steps. Each value is computed by one thread with the
+ * tokens, run of heads) items, with barriers between the steps. Each
+ * value is computed by one thread with the
  * same code whatever the thread count, so results are bit-identical for any
  * number of threads. Generation is the same path with one token, where
  * the per-token steps are split by elements instead, attention by parts
- * of MOTE_KV_PART positions (merged in a fixed order, kv_cache.h), and each
- * group of matrix products by shrinking row claims (group_matmul_one): the first
- * claim of every thread fixed, the rest from a counter; each thread lays
- * out the activation for the gemv kernel once per group (c->prep), and a
+ * of MOTE_KV_PART positions (merged in a fixed order, kv_cache.h), and
+ * each group of matrix products by shrinking row claims
+ * (group_matmul_one): the first claim of every thread fixed, the rest
+ * from a counter; each thread lays out the activation for the gemv
+ * kernel once per group (c->prep), and a
  * thread waiting at a barrier reads ahead the start of its next claim
  * (barrier_next).
  *
@@ -84,9 +85,9 @@ struct mote_ctx {
     float *xo;     /* (n_batch, q_dim) attention output */
     float *hb;     /* (n_batch, n_ff) gate, then silu(gate) * up */
     float *hb2;    /* (n_batch, n_ff) up */
-    float *att;    /* (n_threads, ATT_BLOCK * n_head / n_head_kv, n_ctx) scores
-                    * of one item's query rows, per thread */
-    float *att_qo; /* (n_threads, 2 * ATT_BLOCK * q_dim / n_head_kv) an item's
+    float *att;    /* (n_threads, B * n_head / n_head_kv, n_ctx) scores of one
+                    * item's query rows, per thread; B = min(ATT_BLOCK, n_batch) */
+    float *att_qo; /* (n_threads, 2 * B * q_dim / n_head_kv) an item's
                     * queries and outputs, contiguous (mote__kv_attend_block) */
     float *att_part;  /* (n_parts, q_dim) one token's attention by parts of
                        * MOTE_KV_PART positions, before merging (kv_cache.h) */
@@ -524,7 +525,8 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->xo = mote__calloc(nb * q_dim, sizeof(float));
     c->hb = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
     c->hb2 = mote__calloc(nb * (size_t)hp->n_ff, sizeof(float));
-    const size_t item_rows = (size_t)ATT_BLOCK * (size_t)(hp->n_head / hp->n_head_kv);
+    /* an attention item's query rows: up to ATT_BLOCK tokens (no more than a batch holds) */
+    const size_t item_rows = (nb < ATT_BLOCK ? nb : ATT_BLOCK) * (size_t)(hp->n_head / hp->n_head_kv);
     c->att = mote__calloc((size_t)n_threads * item_rows * (size_t)n_ctx, sizeof(float));
     c->att_qo = mote__calloc((size_t)n_threads * 2 * item_rows * (size_t)hp->head_dim, sizeof(float));
     const size_t n_parts = ((size_t)n_ctx + MOTE_KV_PART - 1) / MOTE_KV_PART;
@@ -674,8 +676,9 @@ static void forward_batch(void *arg, int ith, int nth) {
     const size_t kv_dim = (size_t)hp->n_head_kv * hd, q_dim = (size_t)hp->n_head * hd;
     const int32_t group = hp->n_head / hp->n_head_kv;
     const float att_scale = 1.0f / sqrtf((float)hd);
-    float *att = c->att + (size_t)ith * ATT_BLOCK * (size_t)group * (size_t)c->n_ctx;
-    float *att_qo = c->att_qo + (size_t)ith * 2 * ATT_BLOCK * (size_t)group * (size_t)hd;
+    const size_t item_rows = (size_t)(c->n_batch < ATT_BLOCK ? c->n_batch : ATT_BLOCK) * (size_t)group;
+    float *att = c->att + (size_t)ith * item_rows * (size_t)c->n_ctx;
+    float *att_qo = c->att_qo + (size_t)ith * 2 * item_rows * (size_t)hd;
     /* Attention items of a batch: ATT_BLOCK tokens x query heads of one kv
      * head, a kv head's whole group (its rows read once for all of them),
      * halved while there are too few items for the threads — only down to

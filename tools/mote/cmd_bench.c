@@ -90,7 +90,7 @@ typedef struct bench_setup {
     char model_name[128]; /* the file's base name without .gguf */
     mote_model_info info;
     const char *type, *isa;
-    uint64_t bytes_per_token;
+    uint64_t weight_bytes_per_token; /* every weight once (mote_model_bytes_per_token) */
     double bandwidth_gbs;
     uint64_t bw_buffer_bytes;
     int64_t n_threads, reps;
@@ -307,7 +307,7 @@ static void print_json_row(const bench_setup *bs, const bench_result *r) {
     }
     printf("\"bytes_per_token\": %llu, \"weight_bytes_per_token\": %llu, \"kv_bytes_per_token\": %llu, "
            "\"bandwidth_gbs\": %.3f, \"bandwidth_buffer_bytes\": %llu, \"roofline_fraction\": %.6f}\n",
-           (unsigned long long)r->bytes_per_token, (unsigned long long)bs->bytes_per_token,
+           (unsigned long long)r->bytes_per_token, (unsigned long long)bs->weight_bytes_per_token,
            (unsigned long long)r->kv_read, r->bandwidth_gbs,
            (unsigned long long)bs->bw_buffer_bytes, roofline(bs, r));
 }
@@ -358,7 +358,7 @@ int cmd_bench(int argc, char **argv) {
     if (len > 5 && !strcmp(bs.model_name + len - 5, ".gguf")) bs.model_name[len - 5] = '\0';
     bs.type = mote_model_weight_type(m);
     bs.isa = mote_model_kernel_isa(m);
-    bs.bytes_per_token = mote_model_bytes_per_token(m);
+    bs.weight_bytes_per_token = mote_model_bytes_per_token(m);
 
     int rc = 0;
     mote_ctx *c = NULL;
@@ -429,7 +429,7 @@ int cmd_bench(int argc, char **argv) {
         /* tg: the token at position D + i reads the K and V rows of
          * positions 0..D + i, D + (N + 1) / 2 of them on average */
         r->kv_read = g > 0 ? bs.kv_bytes_per_pos * (uint64_t)(2 * n_depth + g + 1) / 2 : 0;
-        r->bytes_per_token = bs.bytes_per_token + r->kv_read;
+        r->bytes_per_token = bs.weight_bytes_per_token + r->kv_read;
         if ((rc = run_test(c, &bs, bs.bw_buffer_bytes, tokens + n_depth, p, g, n_depth, r))) goto done;
         n_res++;
         if (fmt == OUT_MD) print_md_row(&bs, r);
