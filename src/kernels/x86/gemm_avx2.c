@@ -122,10 +122,20 @@ static void pack_w_float(bool f16, int mr, const uint8_t *w, size_t w_stride, in
             for (; k < kc; k++)
                 for (int i = 0; i < 8; i++) dst[k * mr + g + i] = load1(rp[i], k0 + k, f16);
         } else {
-            for (int64_t k = 0; k < kc; k++)
+            /* a short group (the edge of the rows): the same transposes,
+             * the missing rows as zero vectors */
+            const int nv = n_valid > 0 ? (int)n_valid : 0;
+            int64_t k = 0;
+            for (; k + 8 <= kc; k += 8) {
+                __m256 v[8];
                 for (int i = 0; i < 8; i++)
-                    dst[k * mr + g + i] =
-                        i < n_valid ? load1(w + (size_t)(g + i) * w_stride, k0 + k, f16) : 0.0f;
+                    v[i] = i < nv ? load8(w + (size_t)(g + i) * w_stride, k0 + k, f16) : _mm256_setzero_ps();
+                transpose8(v);
+                for (int j = 0; j < 8; j++) _mm256_store_ps(dst + (k + j) * mr + g, v[j]);
+            }
+            for (; k < kc; k++)
+                for (int i = 0; i < 8; i++)
+                    dst[k * mr + g + i] = i < nv ? load1(w + (size_t)(g + i) * w_stride, k0 + k, f16) : 0.0f;
         }
     }
 }
