@@ -46,7 +46,7 @@
  *
  * Contracts: n a multiple of 32; rows row_bytes apart, no alignment needed;
  * reads no byte outside the rows (the last chunk is a masked load; the
- * software prefetches may name lines up to about PF_AHEAD bytes past
+ * software prefetches may name lines up to about Q4_PF_AHEAD bytes past
  * them, which a prefetch never faults on); pure,
  * thread-safe, allocates nothing: the per-call layout lives on the stack
  * (up to GEMV512_MAX_BLOCKS blocks: at most about 115 KiB, q8_0), a
@@ -240,7 +240,7 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * side (its loads; what is left per row is the weights' own work, for
  * q4_0 the costlier unpacking), taken from the parts of the call's rows
  * (q4_0: thirds, row i of each; q8_0: halves), so they are linear streams
- * far apart, each step prefetching each stream's line PF_AHEAD bytes on
+ * far apart, each step prefetching each stream's line PF bytes on
  * (the last chunk's step included, so no line is left to a miss). The
  * parts' last rows, where they differ in length, go two or one at a time
  * with the same steps.
@@ -277,25 +277,34 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * or 128 KiB level. Also tried for two adjacent q4_0 rows, all slower: an
  * L2 prefetch (0.93), the distance counted from the pair's second row
  * (0.93), an L2 prefetch 6-12 KiB ahead on top (0.90-0.95). */
-#define PF_AHEAD 3072
+/* The distance PF of each kernel's prefetches. q8_0's two streams, 2 KiB
+ * against the 3 KiB q4_0's three keep (2026-11-27, Xeon host, decoding in
+ * one process, 2 threads, 16-24 rounds of 16 tokens each, medians of the
+ * per-round ratios to 3 KiB): only the loop's distance moved, 1.5 KiB
+ * 1.012, 2 KiB 1.021 / 1.003 / 1.017, 2.5 KiB 1.012, 4 and 5 KiB 0.965;
+ * this build (the call's first prefetches 2 KiB too) 1.003 and 1.014 at
+ * 8-24 positions, 1.007 at 96-112. q4_0 at 2 or 2.5 KiB: 1.008, 1.011
+ * (quartiles below 1), left at 3 KiB. */
+#define Q4_PF_AHEAD 3072
+#define Q8_PF_AHEAD 2048
 /* Rows ra and rb (in scope) together into OUT_A and OUT_B: their chunks in
  * order, each step prefetching both streams, the last chunk a masked load.
  * Each row gets GEMV512_ROW's steps exactly. */
-#define GEMV512_TWO_ROWS(DOT, OUT_A, OUT_B)                                                         \
+#define GEMV512_TWO_ROWS(DOT, PF, OUT_A, OUT_B)                                                     \
     do {                                                                                            \
         const uint8_t *w0 = w + (size_t)ra * row_bytes, *w1 = w + (size_t)rb * row_bytes;           \
         __m512 a0 = _mm512_setzero_ps(), a1 = a0;                                                   \
         __m512i p0 = _mm512_setzero_si512(), p1 = p0;                                               \
         for (int64_t k = 0; k < nf; k++) {                                                          \
             const size_t o = (size_t)k * 64;                                                        \
-            _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                           \
-            _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                           \
+            _mm_prefetch((const char *)(w0 + o + (PF)), _MM_HINT_T0);                               \
+            _mm_prefetch((const char *)(w1 + o + (PF)), _MM_HINT_T0);                               \
             CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), &ch[k], DOT);                            \
             CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), &ch[k], DOT);                            \
         }                                                                                           \
         const size_t o = (size_t)nf * 64;                                                           \
-        _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                               \
-        _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                               \
+        _mm_prefetch((const char *)(w0 + o + (PF)), _MM_HINT_T0);                                   \
+        _mm_prefetch((const char *)(w1 + o + (PF)), _MM_HINT_T0);                                   \
         CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), &ch[nf], DOT);                    \
         CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), &ch[nf], DOT);                    \
         OUT_A = _mm512_reduce_add_ps(a0);                                                           \
@@ -304,7 +313,7 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
 
 /* Rows ra, rb and rc (in scope) together into OUT_A, OUT_B and OUT_C, as
  * GEMV512_TWO_ROWS does two: each row GEMV512_ROW's steps exactly. */
-#define GEMV512_THREE_ROWS(DOT, OUT_A, OUT_B, OUT_C)                                                \
+#define GEMV512_THREE_ROWS(DOT, PF, OUT_A, OUT_B, OUT_C)                                            \
     do {                                                                                            \
         const uint8_t *w0 = w + (size_t)ra * row_bytes, *w1 = w + (size_t)rb * row_bytes;           \
         const uint8_t *w2 = w + (size_t)rc * row_bytes;                                             \
@@ -312,17 +321,17 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0;                                      \
         for (int64_t k = 0; k < nf; k++) {                                                          \
             const size_t o = (size_t)k * 64;                                                        \
-            _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                           \
-            _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                           \
-            _mm_prefetch((const char *)(w2 + o + PF_AHEAD), _MM_HINT_T0);                           \
+            _mm_prefetch((const char *)(w0 + o + (PF)), _MM_HINT_T0);                               \
+            _mm_prefetch((const char *)(w1 + o + (PF)), _MM_HINT_T0);                               \
+            _mm_prefetch((const char *)(w2 + o + (PF)), _MM_HINT_T0);                               \
             CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), &ch[k], DOT);                            \
             CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), &ch[k], DOT);                            \
             CHUNK_STEP(a2, p2, _mm512_loadu_si512(w2 + o), &ch[k], DOT);                            \
         }                                                                                           \
         const size_t o = (size_t)nf * 64;                                                           \
-        _mm_prefetch((const char *)(w0 + o + PF_AHEAD), _MM_HINT_T0);                               \
-        _mm_prefetch((const char *)(w1 + o + PF_AHEAD), _MM_HINT_T0);                               \
-        _mm_prefetch((const char *)(w2 + o + PF_AHEAD), _MM_HINT_T0);                               \
+        _mm_prefetch((const char *)(w0 + o + (PF)), _MM_HINT_T0);                                   \
+        _mm_prefetch((const char *)(w1 + o + (PF)), _MM_HINT_T0);                                   \
+        _mm_prefetch((const char *)(w2 + o + (PF)), _MM_HINT_T0);                                   \
         CHUNK_STEP(a0, p0, _mm512_maskz_loadu_epi8(tail, w0 + o), &ch[nf], DOT);                    \
         CHUNK_STEP(a1, p1, _mm512_maskz_loadu_epi8(tail, w1 + o), &ch[nf], DOT);                    \
         CHUNK_STEP(a2, p2, _mm512_maskz_loadu_epi8(tail, w2 + o), &ch[nf], DOT);                    \
@@ -355,7 +364,7 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
  * KNAME (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip); STREAMS
  * splits the rows (gemv512_thirds or gemv512_halves). The rows' results
  * reach y in bursts of MOTE_GEMV_OUT_ROWS a stream (simd.h). */
-#define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE, STREAMS)                                           \
+#define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE, STREAMS, PF)                                       \
     TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
@@ -366,7 +375,7 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
         const int64_t n_a = first[1], n_b = end_b - first[1], n_c = n_rows - end_b;                 \
         const uint8_t *wb = w + (size_t)first[1] * row_bytes;                                       \
         const uint8_t *wc = w + (size_t)end_b * row_bytes;                                          \
-        for (size_t o = 0; o < PF_AHEAD; o += 64) {                                                 \
+        for (size_t o = 0; o < (PF); o += 64) {                                                     \
             if (n_b) _mm_prefetch((const char *)(wb + o), _MM_HINT_T0);                             \
             if (n_c) _mm_prefetch((const char *)(wc + o), _MM_HINT_T0);                             \
         }                                                                                           \
@@ -376,15 +385,15 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
             const int64_t b1 = i1 < n_b ? i1 : n_b, c1 = i1 < n_c ? i1 : n_c;                       \
             for (int64_t i = i0; i < c1; i++) {                                                     \
                 const int64_t ra = i, rb = n_a + i, rc = n_a + n_b + i;                             \
-                GEMV512_THREE_ROWS(DOT, oa[i - i0], ob[i - i0], oc[i - i0]);                        \
+                GEMV512_THREE_ROWS(DOT, PF, oa[i - i0], ob[i - i0], oc[i - i0]);                    \
             }                                                                                       \
             for (int64_t i = c1 > i0 ? c1 : i0; i < b1; i++) {                                      \
                 const int64_t ra = i, rb = n_a + i;                                                 \
-                GEMV512_TWO_ROWS(DOT, oa[i - i0], ob[i - i0]);                                      \
+                GEMV512_TWO_ROWS(DOT, PF, oa[i - i0], ob[i - i0]);                                  \
             }                                                                                       \
             for (int64_t i = b1 > i0 ? b1 : i0; i < i1; i++) { /* the first part's last row */      \
                 const uint8_t *w0 = w + (size_t)i * row_bytes;                                      \
-                GEMV512_ROW(DOT, PF_AHEAD, oa[i - i0]);                                             \
+                GEMV512_ROW(DOT, PF, oa[i - i0]);                                                   \
             }                                                                                       \
             memcpy(y + i0, oa, (size_t)(i1 - i0) * sizeof(float));                                  \
             if (b1 > i0) memcpy(y + n_a + i0, ob, (size_t)(b1 - i0) * sizeof(float));               \
@@ -429,8 +438,8 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
     static const mote_gemv_prep NAME##_prep = {NAME##_prep_bytes, NAME##_prepare, NAME##_prepared,   \
                                                STREAMS, READ_AHEAD_BYTES};
 
-DEF_GEMV512_RUN(gemv_q4_0_avx512, DOT_Q4, low4, 0x0f, gemv512_thirds)
-DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves)
+DEF_GEMV512_RUN(gemv_q4_0_avx512, DOT_Q4, low4, 0x0f, gemv512_thirds, Q4_PF_AHEAD)
+DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves, Q8_PF_AHEAD)
 
 /* What a thread waiting for its next call reads ahead of each stream
  * (mote_gemv_prep): in alternating decoding rounds in one process, q4_0
@@ -440,9 +449,9 @@ DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves)
 #define READ_AHEAD_BYTES (128u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    PF_AHEAD, gemv512_thirds)
+                    Q4_PF_AHEAD, gemv512_thirds)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    PF_AHEAD, gemv512_halves)
+                    Q8_PF_AHEAD, gemv512_halves)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
