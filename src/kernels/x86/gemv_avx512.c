@@ -283,8 +283,9 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
  * per-round ratios to 3 KiB): only the loop's distance moved, 1.5 KiB
  * 1.012, 2 KiB 1.021 / 1.003 / 1.017, 2.5 KiB 1.012, 4 and 5 KiB 0.965;
  * this build (the call's first prefetches 2 KiB too) 1.003 and 1.014 at
- * 8-24 positions, 1.007 at 96-112. q4_0 at 2 or 2.5 KiB: 1.008, 1.011
- * (quartiles below 1), left at 3 KiB. */
+ * 8-24 positions, 1.007 at 96-112. q4_0's three streams, the loop alone
+ * at 2 KiB: 1.008 / 1.008 / 1.004 (2.5 KiB 1.011 / 1.007), but the whole
+ * change 1.004 and 1.001 (first quartiles 0.988-0.989): left at 3 KiB. */
 #define Q4_PF_AHEAD 3072
 #define Q8_PF_AHEAD 2048
 /* Rows ra and rb (in scope) together into OUT_A and OUT_B: their chunks in
