@@ -129,13 +129,15 @@ static void pack_w_float(bool f16, int mr, const uint8_t *w, size_t w_stride, in
             for (; k + 8 <= kc; k += 8) {
                 __m256 v[8];
                 for (int i = 0; i < 8; i++)
-                    v[i] = i < nv ? load8(w + (size_t)(g + i) * w_stride, k0 + k, f16) : _mm256_setzero_ps();
+                    v[i] = i < nv ? load8(w + (size_t)(g + i) * w_stride, k0 + k, f16)
+                                  : _mm256_setzero_ps();
                 transpose8(v);
                 for (int j = 0; j < 8; j++) _mm256_store_ps(dst + (k + j) * mr + g, v[j]);
             }
             for (; k < kc; k++)
                 for (int i = 0; i < 8; i++)
-                    dst[k * mr + g + i] = i < nv ? load1(w + (size_t)(g + i) * w_stride, k0 + k, f16) : 0.0f;
+                    dst[k * mr + g + i] =
+                        i < nv ? load1(w + (size_t)(g + i) * w_stride, k0 + k, f16) : 0.0f;
         }
     }
 }
