@@ -501,6 +501,7 @@ static void gen_models_remove(void) {
 /* The least one-token claim run_positions gives its contexts, in weight
  * bytes (0: the library's default). */
 static size_t g_min_claim;
+static size_t g_lane_chunk = SIZE_MAX; /* SIZE_MAX: the context's default */
 
 static int run_positions(mote_model *m, int n_threads, int n_batch, int batched,
                          const int32_t *prompt, int n_prompt, const int32_t *cont, int n_gen,
@@ -520,6 +521,7 @@ static int run_positions(mote_model *m, int n_threads, int n_batch, int batched,
     }
     int ok = mote_ctx_n_threads(c) == n_threads;
     if (g_min_claim) mote__ctx_set_min_claim(c, g_min_claim);
+    if (g_lane_chunk != SIZE_MAX) mote__ctx_set_lane_chunk(c, g_lane_chunk);
     if (batched) {
         ok &= mote_ctx_decode(c, prompt, n_prompt, rows, &err) == MOTE_OK;
     } else {
@@ -555,16 +557,21 @@ static void make_ids(int32_t *ids, int n, int vocab, uint64_t seed, int bos) {
  * prompt and 20 greedily generated tokens (positions 120-139: one token's
  * attention in one part of MOTE_KV_PART = 128 positions, then in two,
  * merged; kv_cache.h), on stories260K and each
- * generated model; and again with one-token claims of a single unit (8
- * rows), so that even these small matrices are split over the threads
- * (fixed first claims, the counter, each thread's prepared activation). */
+ * generated model; again with one-token claims of a single unit (8 rows)
+ * and no lanes, so that even these small matrices are split over the
+ * threads (fixed first claims, the counter, each thread's prepared
+ * activation); and with lanes of one-unit chunks, where the CPU has a
+ * prepared gemv (q4_0 and q8_0 with AVX-512: each thread's lane a chunk at
+ * a time, the others' taken from their backs). */
 static void logits_identical_across_threads(void);
 static void test_logits_identical_across_threads(void) {
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 3; pass++) {
         g_min_claim = pass ? 1 : 0;
+        g_lane_chunk = pass == 1 ? 0 : pass == 2 ? 1 : SIZE_MAX;
         logits_identical_across_threads();
     }
     g_min_claim = 0;
+    g_lane_chunk = SIZE_MAX;
 }
 
 static void logits_identical_across_threads(void) {
@@ -592,7 +599,10 @@ static void logits_identical_across_threads(void) {
                 if (memcmp(&ref[i], &got[i], sizeof(float)) != 0) first = i;
             T_CHECK(first == n_floats, "%s, %d threads%s: position %zu token %zu differs (%.9g vs %.9g)",
                     mi < 0 ? "stories260K" : g_gen_models[mi].name, nth,
-                    g_min_claim ? " (one-unit claims)" : "", first / info.n_vocab,
+                    g_lane_chunk == 1 ? " (one-unit lane chunks)"
+                    : g_min_claim    ? " (one-unit claims, no lanes)"
+                                     : "",
+                    first / info.n_vocab,
                     first % info.n_vocab, first < n_floats ? ref[first] : 0.0f,
                     first < n_floats ? got[first] : 0.0f);
         }

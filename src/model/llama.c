@@ -20,10 +20,12 @@
  * number of threads. Generation is the same path with one token, where
  * the per-token steps are split by elements instead, attention by parts
  * of MOTE_KV_PART positions (merged in a fixed order, kv_cache.h), and
- * each group of matrix products by shrinking row claims
- * (group_matmul_one): the first claim of every thread fixed, the rest
- * from a counter; each thread lays out the activation for the gemv
- * kernel once per group (c->prep), and a
+ * each group of matrix products by lanes where its weights have a
+ * prepared gemv (group_matmul_lanes: each thread its share a chunk at a
+ * time, then what is left of the others' from their backs), else by
+ * shrinking row claims (group_matmul_one): the first claim of every
+ * thread fixed, the rest from a counter; each thread lays out the
+ * activation for the gemv kernel once per group (c->prep), and a
  * thread waiting at a barrier reads ahead the start of its next claim
  * (barrier_next).
  *
@@ -66,6 +68,10 @@ typedef struct fwd_job {
      * loop resets the other one, which the loop before it used; a barrier
      * always separates two loops (see claim_counter). */
     atomic_int counters[2];
+    /* One token's lanes (group_matmul_lanes), used alternately like the
+     * counters: per thread's lane, the units taken from its front (low 32
+     * bits) and from its back (high 32 bits). */
+    _Atomic uint64_t lanes[2][MOTE_MAX_THREADS];
 } fwd_job;
 
 struct mote_ctx {
@@ -106,6 +112,7 @@ struct mote_ctx {
     uint8_t *prep;
     size_t prep_stride;
     size_t min_claim; /* one-token claims' least weight bytes (GEMV_MIN_CLAIM_BYTES) */
+    size_t lane_chunk; /* one-token lanes' chunk bytes (GEMV_LANE_CHUNK_BYTES; 0: no lanes) */
     fwd_job job;
     mote_matmul_observer observer; /* NULL unless calibrating (observer.h) */
     void *observer_user;
@@ -239,12 +246,17 @@ static void norm_one(const mm_group *g, float *x_out, const float *x, const floa
 
 /* The counter of the next dynamically split loop of this job. Every thread
  * calls it once per loop, in the same order (*seq counts the loops); thread
- * 0 resets the other counter, which the previous loop used and which the
- * next loop will use — safe because a barrier separates consecutive loops,
- * and thread 0 cannot pass the one after this loop before resetting. */
-static atomic_int *claim_counter(fwd_job *job, int ith, int *seq) {
+ * 0 resets the other counter (and the other set of nth lanes), which the
+ * previous loop used and which the next loop will use — safe because a
+ * barrier separates consecutive loops, and thread 0 cannot pass the one
+ * after this loop before resetting. The loop's lanes: job->lanes[(*seq - 1)
+ * & 1] after the call. */
+static atomic_int *claim_counter(fwd_job *job, int ith, int nth, int *seq) {
     int s = (*seq)++;
-    if (ith == 0) atomic_store(&job->counters[(s + 1) & 1], 0);
+    if (ith == 0) {
+        atomic_store(&job->counters[(s + 1) & 1], 0);
+        for (int k = 0; k < nth; k++) atomic_store(&job->lanes[(s + 1) & 1][k], 0);
+    }
     return &job->counters[s & 1];
 }
 
@@ -264,6 +276,23 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int *seq) {
  * counter) 0.988. The price: a thread the OS delays keeps 90% of its
  * share to itself, where before the others could take more of it. */
 #define GEMV_FIRST_CLAIM_PERMILLE 900
+/* Groups whose weights all have a prepared gemv (q4_0 and q8_0 with
+ * AVX-512) go by lanes instead (group_matmul_lanes): each thread takes
+ * its own equal share in order, in chunks of this many weight bytes, and
+ * a thread done with its own takes what is left of the others' from their
+ * backs. Alternating 16-token decoding rounds in one process, 2 threads,
+ * medians of the per-round ratios to the claims above (Xeon host,
+ * 2026-11-27): q4_0 chunks of 384 KiB 1.013, 512 KiB 1.050, 640 KiB 1.072
+ * and 1.045, 768 KiB 1.064, 1 MiB 1.021, 1.5 MiB 1.040; q8_0 384 KiB
+ * 1.014, 512 KiB 1.038, 640 KiB 1.031 and 1.016, 768 KiB 1.036, 1 MiB
+ * 0.993, 1.5 MiB 0.956. The f16 kernel (no prepared entry, no read-ahead
+ * at the barriers) lost with lanes: 640 KiB 0.964, 2 MiB 0.933, so it
+ * keeps the claims. Why lanes win is not measured (no hardware counters
+ * on that host): a thread's streams lie within one chunk instead of
+ * megabytes apart, the read-ahead at the barrier covers most of the first
+ * chunk (three streams x 128 KiB of 640 KiB), and a thread the OS delays
+ * holds one chunk, not 90% of its share. */
+#define GEMV_LANE_CHUNK_BYTES (640u << 10)
 
 /* How one token's group is claimed (group_matmul_one): its units, the
  * first nth claims (fixed: thread k's is the kth) and the smallest claim. */
@@ -348,14 +377,84 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
     }
 }
 
+/* Whether one token's group g goes by lanes with nth threads and chunks
+ * of lane_chunk bytes (GEMV_LANE_CHUNK_BYTES): more than one thread, and a
+ * prepared gemv for every weight of g. */
+static bool lanes_used(const mm_group *g, size_t lane_chunk, int nth) {
+    if (nth < 2 || lane_chunk == 0) return false;
+    for (int i = 0; i < g->n; i++)
+        if (mote__matmul_prep_bytes(g->w[i]) == 0) return false;
+    return true;
+}
+
+/* Lane k of nth (units [*start, *end) of plan cp) and its chunk in units
+ * for chunks of lane_chunk bytes (at least one unit). */
+static int64_t lane_of(const mm_group *g, const claim_plan *cp, size_t lane_chunk, int k, int nth,
+                       int64_t *start, int64_t *end) {
+    *start = cp->units * k / nth;
+    *end = cp->units * (k + 1) / nth;
+    const int64_t chunk = (int64_t)(lane_chunk / (g->w[0]->row_bytes * GEMV_UNIT_ROWS));
+    return chunk > 0 ? chunk : 1;
+}
+
+/* Every thread, one token, where lanes_used: thread ith takes units of its
+ * own lane from the front, a chunk at a time, then goes over the other
+ * lanes in turn (ith + 1, ith + 2, ...) taking from their backs a quarter
+ * of what is left (at least cp.min_take) until every lane is empty. Each
+ * lane's state is one atomic word (front taken, back taken: lanes[k],
+ * zero at the start of the group), so every unit is computed exactly
+ * once; which thread computes it does not change its value (the gemv
+ * kernels are split-invariant). False, before computing anything, when
+ * the group has too many rows for the 32-bit halves. */
+static bool group_matmul_lanes(_Atomic uint64_t *lanes, const mm_group *g, size_t min_claim,
+                               size_t lane_chunk, uint8_t *prep, int ith, int nth) {
+    claim_plan cp;
+    int64_t u0, u1;
+    if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1)) return false;
+    int prepped = -1;
+    for (int j = 0; j < nth; j++) {
+        const int k = (ith + j) % nth;
+        int64_t start, end;
+        const int64_t chunk = lane_of(g, &cp, lane_chunk, k, nth, &start, &end);
+        for (;;) {
+            uint64_t st = atomic_load(&lanes[k]), next;
+            int64_t a, b;
+            do {
+                const int64_t front = (int64_t)(uint32_t)st, back = (int64_t)(st >> 32);
+                const int64_t lo = start + front, hi = end - back;
+                if (lo >= hi) goto lane_done;
+                int64_t take = j == 0 ? chunk : (hi - lo) / 4;
+                if (j > 0 && take < cp.min_take) take = cp.min_take;
+                if (take > hi - lo) take = hi - lo;
+                if (j == 0) { /* own lane: from the front */
+                    a = lo, b = lo + take;
+                    next = (uint64_t)(front + take) | ((uint64_t)back << 32);
+                } else { /* another's: from the back */
+                    a = hi - take, b = hi;
+                    next = (uint64_t)front | ((uint64_t)(back + take) << 32);
+                }
+            } while (!atomic_compare_exchange_weak(&lanes[k], &st, next));
+            claim_run(g, &cp, a, b, prep, &prepped);
+        }
+    lane_done:;
+    }
+    return true;
+}
+
 /* Where thread ith should read ahead for its first claim of g (its first
  * matrix's rows: mote__matmul_read_ahead) into pf[]; returns how many
- * ranges. */
-static int claim_read_ahead(const mm_group *g, size_t min_claim, int ith, int nth,
+ * ranges. With lanes (lanes_used), the first claim is its lane's first
+ * chunk. */
+static int claim_read_ahead(const mm_group *g, size_t min_claim, size_t lane_chunk, int ith, int nth,
                             mote_prefetch_range pf[MOTE_GEMV_MAX_STREAMS]) {
     claim_plan cp;
     int64_t u0, u1;
-    if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1) || u1 <= u0) return 0;
+    if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1)) return 0;
+    if (lanes_used(g, lane_chunk, nth)) {
+        const int64_t chunk = lane_of(g, &cp, lane_chunk, ith, nth, &u0, &u1);
+        if (u1 - u0 > chunk) u1 = u0 + chunk;
+    }
+    if (u1 <= u0) return 0;
     int i;
     int64_t r0, r1;
     claim_piece(g, &cp, u0, u1, &i, &r0, &r1);
@@ -402,14 +501,19 @@ static bool group_matmul_one(atomic_int *ctr, const mm_group *g, size_t min_clai
 
 /* Every thread: compute the products of g for n_tok rows, taking chunks of
  * weight rows from a shared counter until none are left (one token:
- * group_matmul_one's shrinking claims). */
+ * group_matmul_lanes where lanes_used, else group_matmul_one's shrinking
+ * claims). */
 static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith, int nth,
                          int *seq) {
-    atomic_int *ctr = claim_counter(job, ith, seq);
+    atomic_int *ctr = claim_counter(job, ith, nth, seq);
     if (ith == 0 && job->c->observer) /* calibration (observer.h): reads x only */
         for (int i = 0; i < g->n; i++)
             job->c->observer(job->c->observer_user, g->w[i], g->x, g->x_stride, n_tok);
     uint8_t *prep = job->c->prep ? job->c->prep + (size_t)ith * job->c->prep_stride : NULL;
+    if (n_tok == 1 && lanes_used(g, job->c->lane_chunk, nth) &&
+        group_matmul_lanes(job->lanes[(*seq - 1) & 1], g, job->c->min_claim, job->c->lane_chunk, prep,
+                           ith, nth))
+        return;
     if (n_tok == 1 && group_matmul_one(ctr, g, job->c->min_claim, prep, ith, nth)) return;
     int64_t chunk[3], n_chunks[3], total = 0;
     for (int i = 0; i < g->n; i++) {
@@ -508,6 +612,7 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->n_threads = n_threads;
     c->n_batch = n_batch;
     c->min_claim = GEMV_MIN_CLAIM_BYTES;
+    c->lane_chunk = GEMV_LANE_CHUNK_BYTES;
 
     const size_t nb = (size_t)n_batch;
     size_t q_dim = (size_t)hp->n_head * (size_t)hp->head_dim;
@@ -613,6 +718,7 @@ mote_status mote_ctx_truncate(mote_ctx *c, int32_t n, mote_error *err) {
 const mote_model *mote__ctx_model(const mote_ctx *c) { return c->model; }
 mote__lora_list *mote__ctx_lora_list(mote_ctx *c) { return &c->lora; }
 void mote__ctx_set_min_claim(mote_ctx *c, size_t bytes) { c->min_claim = bytes; }
+void mote__ctx_set_lane_chunk(mote_ctx *c, size_t bytes) { c->lane_chunk = bytes; }
 void mote__ctx_set_observer(mote_ctx *c, mote_matmul_observer fn, void *user) {
     c->observer = fn;
     c->observer_user = user;
@@ -656,7 +762,7 @@ static void barrier_next(mote_ctx *c, bool one, int32_t l, int which, int ith, i
     int n_pf = 0;
     if (one) {
         const mm_group g = layer_group(c->model, l, which);
-        n_pf = claim_read_ahead(&g, c->min_claim, ith, nth, pf);
+        n_pf = claim_read_ahead(&g, c->min_claim, c->lane_chunk, ith, nth, pf);
     }
     mote__threadpool_barrier_prefetch(c->pool, pf, n_pf);
 }
@@ -778,7 +884,7 @@ static void forward_batch(void *arg, int ith, int nth) {
         } else {
             /* causal attention: (block of ATT_BLOCK tokens, run of `sub`
              * query heads of one kv head) items taken from a counter */
-            atomic_int *ctr = claim_counter(job, ith, &seq);
+            atomic_int *ctr = claim_counter(job, ith, nth, &seq);
             const int64_t per_blk = hp->n_head / sub, n_items = n_blocks * per_blk;
             for (;;) {
                 int64_t k = atomic_fetch_add(ctr, 1);
@@ -922,6 +1028,10 @@ mote_status mote_ctx_decode(mote_ctx *c, const int32_t *tokens, int32_t n, float
         }
         atomic_store(&job->counters[0], 0);
         atomic_store(&job->counters[1], 0);
+        for (int k = 0; k < c->n_threads; k++) {
+            atomic_store(&job->lanes[0][k], 0);
+            atomic_store(&job->lanes[1][k], 0);
+        }
         mote__threadpool_run(c->pool, forward_batch, job);
         c->n_past += nb;
         if (logits && last)

@@ -61,5 +61,9 @@ mote_status mote__vocab_from_gguf(const mote_gguf *g, mote_vocab **out, mote_err
  * A small value splits even a small model's matrices over the threads, so
  * that thread-count tests run the fixed first claims and the counter. */
 void mote__ctx_set_min_claim(struct mote_ctx *c, size_t bytes);
+/* Tests and benchmarks only: the chunk of one token's lanes in weight
+ * bytes (llama.c's GEMV_LANE_CHUNK_BYTES, default 640 KiB; at least one
+ * unit of 8 rows); 0 takes every group by the claims instead. */
+void mote__ctx_set_lane_chunk(struct mote_ctx *c, size_t bytes);
 
 #endif /* MOTE_MODEL_H */
