@@ -20,8 +20,8 @@
  * number of threads. Generation is the same path with one token, where
  * the per-token steps are split by elements instead, attention by parts
  * of MOTE_KV_PART positions (merged in a fixed order, kv_cache.h), and
- * each group of matrix products by lanes where its weights have a
- * prepared gemv (group_matmul_lanes: each thread its share a chunk at a
+ * each group of matrix products by lanes where its weights are q4_0 with
+ * a prepared gemv (group_matmul_lanes: each thread its share a chunk at a
  * time, then what is left of the others' from their backs), else by
  * shrinking row claims (group_matmul_one): the first claim of every
  * thread fixed, the rest from a counter; each thread lays out the
@@ -276,8 +276,8 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int nth, int *seq) {
  * counter) 0.988. The price: a thread the OS delays keeps 90% of its
  * share to itself, where before the others could take more of it. */
 #define GEMV_FIRST_CLAIM_PERMILLE 900
-/* Groups whose weights all have a prepared gemv (q4_0 and q8_0 with
- * AVX-512) go by lanes instead (group_matmul_lanes): each thread takes
+/* q4_0 groups with a prepared gemv (AVX-512) go by lanes instead
+ * (group_matmul_lanes, lanes_used): each thread takes
  * its own equal share in order, in chunks of this many weight bytes, and
  * a thread done with its own takes what is left of the others' from their
  * backs. Alternating 16-token decoding rounds in one process, 2 threads,
@@ -285,9 +285,10 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int nth, int *seq) {
  * 2026-11-27): q4_0 chunks of 384 KiB 1.013, 512 KiB 1.050, 640 KiB 1.072
  * and 1.045, 768 KiB 1.064, 1 MiB 1.021, 1.5 MiB 1.040; q8_0 384 KiB
  * 1.014, 512 KiB 1.038, 640 KiB 1.031 and 1.016, 768 KiB 1.036, 1 MiB
- * 0.993, 1.5 MiB 0.956. The f16 kernel (no prepared entry, no read-ahead
+ * 0.993, 1.5 MiB 0.956 (but on a 7B shape below 1: q8_0 keeps the
+ * claims, lanes_used). The f16 kernel (no prepared entry, no read-ahead
  * at the barriers) lost with lanes: 640 KiB 0.964, 2 MiB 0.933, so it
- * keeps the claims. Why lanes win is not measured (no hardware counters
+ * keeps the claims too. Why lanes win is not measured (no hardware counters
  * on that host): a thread's streams lie within one chunk instead of
  * megabytes apart, the read-ahead at the barrier covers most of the first
  * chunk (three streams x 128 KiB of 640 KiB), and a thread the OS delays
@@ -378,12 +379,15 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
 }
 
 /* Whether one token's group g goes by lanes with nth threads and chunks
- * of lane_chunk bytes (GEMV_LANE_CHUNK_BYTES): more than one thread, and a
- * prepared gemv for every weight of g. */
+ * of lane_chunk bytes (GEMV_LANE_CHUNK_BYTES): more than one thread, and
+ * every weight of g q4_0 with a prepared gemv (AVX-512). Why q4_0 only:
+ * on a LLaMA-7B-shaped model (4096 columns) lanes gave q4_0 1.041 x, but
+ * q8_0 0.979 (640 KiB chunks), 0.994 (384), 0.989 (1280), 0.958 (2560),
+ * against its 1.010-1.024 on TinyLlama's shape. */
 static bool lanes_used(const mm_group *g, size_t lane_chunk, int nth) {
     if (nth < 2 || lane_chunk == 0) return false;
     for (int i = 0; i < g->n; i++)
-        if (mote__matmul_prep_bytes(g->w[i]) == 0) return false;
+        if (g->w[i]->type != MOTE_TYPE_Q4_0 || mote__matmul_prep_bytes(g->w[i]) == 0) return false;
     return true;
 }
 
