@@ -92,6 +92,10 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
  *                             there; 0: none — a kernel that leaves the
  *                             streams to the hardware prefetcher measured
  *                             slower with it)
+ *   lane_chunk                one token's matrix products with this kernel
+ *                             go by lanes, chunks of this many weight bytes
+ *                             (src/model/llama.c, group_matmul_lanes); 0:
+ *                             by shrinking claims (measured better for it)
  * prepare and gemv are pure and thread-safe; prep is only read by gemv. */
 typedef struct mote_gemv_prep {
     size_t (*bytes)(int64_t n);
@@ -100,6 +104,7 @@ typedef struct mote_gemv_prep {
                  float *y);
     int (*streams)(int64_t n_rows, int64_t first[]);
     size_t read_ahead;
+    size_t lane_chunk;
 } mote_gemv_prep;
 #define MOTE_GEMV_MAX_STREAMS 3
 
@@ -274,6 +279,10 @@ void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y
  * none). */
 int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1,
                             const void *p[MOTE_GEMV_MAX_STREAMS], size_t bytes[MOTE_GEMV_MAX_STREAMS]);
+/* The lane chunk of W's prepared gemv (mote_gemv_prep's lane_chunk): 0
+ * where one token's products with W go by claims, or W has no prepared
+ * gemv. */
+size_t mote__matmul_lane_chunk(const mote_matrix *w);
 
 /* ---- gemm support (gemm.c) ----
  * Activation rows in q8_0 (the vec_dot_type of q4_0, q5_0 and q8_0) carry,

@@ -164,6 +164,11 @@ void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y
                           w->row_bytes, r1 - r0, prep, y + r0);
 }
 
+size_t mote__matmul_lane_chunk(const mote_matrix *w) {
+    const mote_gemv_prep *p = gemv_prep_of(w);
+    return p ? p->lane_chunk : 0;
+}
+
 int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1,
                             const void *p[MOTE_GEMV_MAX_STREAMS], size_t bytes[MOTE_GEMV_MAX_STREAMS]) {
     const mote_gemv_prep *gp = gemv_prep_of(w);

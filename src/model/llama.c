@@ -20,9 +20,9 @@
  * number of threads. Generation is the same path with one token, where
  * the per-token steps are split by elements instead, attention by parts
  * of MOTE_KV_PART positions (merged in a fixed order, kv_cache.h), and
- * each group of matrix products by lanes where its weights are q4_0 with
- * a prepared gemv (group_matmul_lanes: each thread its share a chunk at a
- * time, then what is left of the others' from their backs), else by
+ * each group of matrix products by lanes where its kernels ask for them
+ * (group_matmul_lanes: each thread its share a chunk at a time, then what
+ * is left of the others' from their backs), else by
  * shrinking row claims (group_matmul_one): the first claim of every
  * thread fixed, the rest from a counter; each thread lays out the
  * activation for the gemv kernel once per group (c->prep), and a
@@ -112,7 +112,7 @@ struct mote_ctx {
     uint8_t *prep;
     size_t prep_stride;
     size_t min_claim; /* one-token claims' least weight bytes (GEMV_MIN_CLAIM_BYTES) */
-    size_t lane_chunk; /* one-token lanes' chunk bytes (GEMV_LANE_CHUNK_BYTES; 0: no lanes) */
+    size_t lane_chunk; /* one-token lanes' chunk bytes (SIZE_MAX: the kernels'; 0: no lanes) */
     fwd_job job;
     mote_matmul_observer observer; /* NULL unless calibrating (observer.h) */
     void *observer_user;
@@ -276,24 +276,14 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int nth, int *seq) {
  * counter) 0.988. The price: a thread the OS delays keeps 90% of its
  * share to itself, where before the others could take more of it. */
 #define GEMV_FIRST_CLAIM_PERMILLE 900
-/* q4_0 groups with a prepared gemv (AVX-512) go by lanes instead
- * (group_matmul_lanes, lanes_used): each thread takes
- * its own equal share in order, in chunks of this many weight bytes, and
- * a thread done with its own takes what is left of the others' from their
- * backs. Alternating 16-token decoding rounds in one process, 2 threads,
- * medians of the per-round ratios to the claims above (Xeon host,
- * 2026-11-27): q4_0 chunks of 384 KiB 1.013, 512 KiB 1.050, 640 KiB 1.072
- * and 1.045, 768 KiB 1.064, 1 MiB 1.021, 1.5 MiB 1.040; q8_0 384 KiB
- * 1.014, 512 KiB 1.038, 640 KiB 1.031 and 1.016, 768 KiB 1.036, 1 MiB
- * 0.993, 1.5 MiB 0.956 (but on a 7B shape below 1: q8_0 keeps the
- * claims, lanes_used). The f16 kernel (no prepared entry, no read-ahead
- * at the barriers) lost with lanes: 640 KiB 0.964, 2 MiB 0.933, so it
- * keeps the claims too. Why lanes win is not measured (no hardware counters
- * on that host): a thread's streams lie within one chunk instead of
- * megabytes apart, the read-ahead at the barrier covers most of the first
- * chunk (three streams x 128 KiB of 640 KiB), and a thread the OS delays
- * holds one chunk, not 90% of its share. */
-#define GEMV_LANE_CHUNK_BYTES (640u << 10)
+/* Groups whose kernels ask for lanes (mote_gemv_prep's lane_chunk: q4_0
+ * with AVX-512, measured in gemv_avx512.c) go by lanes instead
+ * (group_matmul_lanes): each thread takes its own equal share in order, a
+ * chunk of that many weight bytes at a time, and a thread done with its
+ * own takes what is left of the others' from their backs. The f16 kernel
+ * (no prepared entry, no read-ahead at the barriers) lost with lanes on
+ * the development machine (640 KiB 0.964, 2 MiB 0.933 against the claims,
+ * in one process), so it keeps the claims. */
 
 /* How one token's group is claimed (group_matmul_one): its units, the
  * first nth claims (fixed: thread k's is the kth) and the smallest claim. */
@@ -378,31 +368,30 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
     }
 }
 
-/* Whether one token's group g goes by lanes with nth threads and chunks
- * of lane_chunk bytes (GEMV_LANE_CHUNK_BYTES): more than one thread, and
- * every weight of g q4_0 with a prepared gemv (AVX-512). Why q4_0 only:
- * on a LLaMA-7B-shaped model (4096 columns) lanes gave q4_0 1.041 x, but
- * q8_0 0.979 (640 KiB chunks), 0.994 (384), 0.989 (1280), 0.958 (2560),
- * against its 1.010-1.024 on TinyLlama's shape. */
-static bool lanes_used(const mm_group *g, size_t lane_chunk, int nth) {
-    if (nth < 2 || lane_chunk == 0) return false;
+/* The chunk bytes of one token's lanes for group g with nth threads, 0
+ * where g goes by claims: more than one thread, and every weight's kernel
+ * asking for lanes (mote__matmul_lane_chunk); the first weight's chunk,
+ * unless the context sets one (lane_chunk: SIZE_MAX for the kernels'). */
+static size_t lanes_used(const mm_group *g, size_t lane_chunk, int nth) {
+    if (nth < 2 || lane_chunk == 0) return 0;
     for (int i = 0; i < g->n; i++)
-        if (g->w[i]->type != MOTE_TYPE_Q4_0 || mote__matmul_prep_bytes(g->w[i]) == 0) return false;
-    return true;
+        if (mote__matmul_lane_chunk(g->w[i]) == 0) return 0;
+    return lane_chunk != SIZE_MAX ? lane_chunk : mote__matmul_lane_chunk(g->w[0]);
 }
 
 /* Lane k of nth (units [*start, *end) of plan cp) and its chunk in units
- * for chunks of lane_chunk bytes (at least one unit). */
-static int64_t lane_of(const mm_group *g, const claim_plan *cp, size_t lane_chunk, int k, int nth,
+ * for chunks of chunk_bytes (at least one unit). */
+static int64_t lane_of(const mm_group *g, const claim_plan *cp, size_t chunk_bytes, int k, int nth,
                        int64_t *start, int64_t *end) {
     *start = cp->units * k / nth;
     *end = cp->units * (k + 1) / nth;
-    const int64_t chunk = (int64_t)(lane_chunk / (g->w[0]->row_bytes * GEMV_UNIT_ROWS));
+    const int64_t chunk = (int64_t)(chunk_bytes / (g->w[0]->row_bytes * GEMV_UNIT_ROWS));
     return chunk > 0 ? chunk : 1;
 }
 
-/* Every thread, one token, where lanes_used: thread ith takes units of its
- * own lane from the front, a chunk at a time, then goes over the other
+/* Every thread, one token, where lanes_used (chunks of chunk_bytes):
+ * thread ith takes units of its own lane from the front, a chunk at a
+ * time, then goes over the other
  * lanes in turn (ith + 1, ith + 2, ...) taking from their backs a quarter
  * of what is left (at least cp.min_take) until every lane is empty. Each
  * lane's state is one atomic word (front taken, back taken: lanes[k],
@@ -411,7 +400,7 @@ static int64_t lane_of(const mm_group *g, const claim_plan *cp, size_t lane_chun
  * kernels are split-invariant). False, before computing anything, when
  * the group has too many rows for the 32-bit halves. */
 static bool group_matmul_lanes(_Atomic uint64_t *lanes, const mm_group *g, size_t min_claim,
-                               size_t lane_chunk, uint8_t *prep, int ith, int nth) {
+                               size_t chunk_bytes, uint8_t *prep, int ith, int nth) {
     claim_plan cp;
     int64_t u0, u1;
     if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1)) return false;
@@ -419,7 +408,7 @@ static bool group_matmul_lanes(_Atomic uint64_t *lanes, const mm_group *g, size_
     for (int j = 0; j < nth; j++) {
         const int k = (ith + j) % nth;
         int64_t start, end;
-        const int64_t chunk = lane_of(g, &cp, lane_chunk, k, nth, &start, &end);
+        const int64_t chunk = lane_of(g, &cp, chunk_bytes, k, nth, &start, &end);
         for (;;) {
             uint64_t st = atomic_load(&lanes[k]), next;
             int64_t a, b;
@@ -454,8 +443,9 @@ static int claim_read_ahead(const mm_group *g, size_t min_claim, size_t lane_chu
     claim_plan cp;
     int64_t u0, u1;
     if (!claim_plan_init(g, min_claim, ith, nth, &cp, &u0, &u1)) return 0;
-    if (lanes_used(g, lane_chunk, nth)) {
-        const int64_t chunk = lane_of(g, &cp, lane_chunk, ith, nth, &u0, &u1);
+    const size_t chunk_bytes = lanes_used(g, lane_chunk, nth);
+    if (chunk_bytes) {
+        const int64_t chunk = lane_of(g, &cp, chunk_bytes, ith, nth, &u0, &u1);
         if (u1 - u0 > chunk) u1 = u0 + chunk;
     }
     if (u1 <= u0) return 0;
@@ -514,9 +504,9 @@ static void group_matmul(fwd_job *job, const mm_group *g, int64_t n_tok, int ith
         for (int i = 0; i < g->n; i++)
             job->c->observer(job->c->observer_user, g->w[i], g->x, g->x_stride, n_tok);
     uint8_t *prep = job->c->prep ? job->c->prep + (size_t)ith * job->c->prep_stride : NULL;
-    if (n_tok == 1 && lanes_used(g, job->c->lane_chunk, nth) &&
-        group_matmul_lanes(job->lanes[(*seq - 1) & 1], g, job->c->min_claim, job->c->lane_chunk, prep,
-                           ith, nth))
+    const size_t chunk_bytes = n_tok == 1 ? lanes_used(g, job->c->lane_chunk, nth) : 0;
+    if (chunk_bytes &&
+        group_matmul_lanes(job->lanes[(*seq - 1) & 1], g, job->c->min_claim, chunk_bytes, prep, ith, nth))
         return;
     if (n_tok == 1 && group_matmul_one(ctr, g, job->c->min_claim, prep, ith, nth)) return;
     int64_t chunk[3], n_chunks[3], total = 0;
@@ -616,7 +606,7 @@ mote_status mote_ctx_new(const mote_model *m, const mote_ctx_params *p, mote_ctx
     c->n_threads = n_threads;
     c->n_batch = n_batch;
     c->min_claim = GEMV_MIN_CLAIM_BYTES;
-    c->lane_chunk = GEMV_LANE_CHUNK_BYTES;
+    c->lane_chunk = SIZE_MAX; /* the kernels' (mote__matmul_lane_chunk) */
 
     const size_t nb = (size_t)n_batch;
     size_t q_dim = (size_t)hp->n_head * (size_t)hp->head_dim;

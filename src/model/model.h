@@ -62,8 +62,9 @@ mote_status mote__vocab_from_gguf(const mote_gguf *g, mote_vocab **out, mote_err
  * that thread-count tests run the fixed first claims and the counter. */
 void mote__ctx_set_min_claim(struct mote_ctx *c, size_t bytes);
 /* Tests and benchmarks only: the chunk of one token's lanes in weight
- * bytes (llama.c's GEMV_LANE_CHUNK_BYTES, default 640 KiB; at least one
- * unit of 8 rows); 0 takes every group by the claims instead. */
+ * bytes, for the groups whose kernels ask for lanes (default SIZE_MAX:
+ * each kernel's mote_gemv_prep lane_chunk; at least one unit of 8 rows);
+ * 0 takes every group by the claims instead. */
 void mote__ctx_set_lane_chunk(struct mote_ctx *c, size_t bytes);
 
 #endif /* MOTE_MODEL_H */

@@ -405,7 +405,7 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
 /* The entries of a kernel around NAME_run: the gemv (mote_gemv_fn), and
  * for mote_gemv_prep the layout's size, the layout, the prepared gemv and
  * their table (with the kernel's second stream and read-ahead). */
-#define DEF_GEMV512_ENTRIES(NAME, BS, PAT, PERIOD, TWO, OFFSET, FALLBACK_TYPE, AHEAD, STREAMS)      \
+#define DEF_GEMV512_ENTRIES(NAME, BS, PAT, PERIOD, TWO, OFFSET, FALLBACK_TYPE, AHEAD, STREAMS, LANES) \
     TARGET_512Q static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,       \
                                  const void *vact, float *y) {                                      \
         const int64_t nb = n / 32;                                                                  \
@@ -437,7 +437,7 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
         NAME##_run(vw, row_bytes, n_rows, (const chunk_act *)(h + 1), h->nf, h->tail, y);           \
     }                                                                                               \
     static const mote_gemv_prep NAME##_prep = {NAME##_prep_bytes, NAME##_prepare, NAME##_prepared,   \
-                                               STREAMS, READ_AHEAD_BYTES};
+                                               STREAMS, READ_AHEAD_BYTES, LANES};
 
 DEF_GEMV512_RUN(gemv_q4_0_avx512, DOT_Q4, low4, 0x0f, gemv512_thirds, Q4_PF_AHEAD)
 DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves, Q8_PF_AHEAD)
@@ -449,10 +449,27 @@ DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves, Q8_PF_AHEA
  * 64 KiB measured about the same. */
 #define READ_AHEAD_BYTES (128u << 10)
 
+/* One token's q4_0 products go by lanes of 640 KiB chunks (mote_gemv_prep's
+ * lane_chunk; src/model/llama.c, group_matmul_lanes), q8_0's by claims.
+ * Alternating 16-token decoding rounds in one process, 2 threads, medians
+ * of the per-round ratios to the claims (Xeon host, 2026-11-27): on
+ * TinyLlama's shape q4_0 chunks of 384 KiB 1.013, 512 KiB 1.050, 640 KiB
+ * 1.072, 1.045 and 1.037, 768 KiB 1.064, 1 MiB 1.021, 1.5 MiB 1.040;
+ * q8_0 384 KiB 1.014, 512 KiB 1.038, 640 KiB 1.031 and 1.016, 768 KiB
+ * 1.036, 1 MiB 0.993, 1.5 MiB 0.956. On a LLaMA-7B shape (4096 columns)
+ * q4_0 1.041 at 640 KiB (1.006 at 1280), but q8_0 0.979 at 640 KiB, 0.994
+ * at 384, 0.989 at 1280, 0.958 at 2560: so q8_0 stays on the claims. Why
+ * lanes win is not measured (no hardware counters on that host): a
+ * thread's streams lie within one chunk instead of megabytes apart, the
+ * read-ahead at the barrier covers most of the first chunk (three
+ * streams x 128 KiB of 640 KiB), and a thread the OS delays holds one
+ * chunk, not 90% of its share. */
+#define Q4_LANE_CHUNK (640u << 10)
+
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    Q4_PF_AHEAD, gemv512_thirds)
+                    Q4_PF_AHEAD, gemv512_thirds, Q4_LANE_CHUNK)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    Q8_PF_AHEAD, gemv512_halves)
+                    Q8_PF_AHEAD, gemv512_halves, 0)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
