@@ -704,17 +704,17 @@ static void test_coverage(void) {
     }
 }
 
-/* Calls over thousands of rows (kernels that handle a call's rows in
- * pieces, such as the x86 kernels' bursts of 256 outputs a stream): every
- * row of an odd call of 4099 short rows against the reference, then the
- * same call split at the pieces' edges and in the middle, byte for byte;
- * the prepared entry alike. */
-static void test_gemv_many_rows(void) {
+/* One call of nr rows of n elements through every gemv kernel of the
+ * level: each row against the reference, then the same call split in two
+ * at each of splits[] (ascending, below nr), byte for byte; the prepared
+ * entry (if any) split at prep_split, byte for byte the table gemv's;
+ * its streams entry's first streams within the rows. */
+static void gemv_call_check(int64_t n, int64_t nr, const int64_t *splits, size_t n_splits,
+                            int64_t prep_split) {
     mote_gemv_fn kern[4];
     const int n_kern = gemv_kernels(kern, NULL);
     const mote_kernel_table *ref = ref_table(), *simd = simd_table();
     const mote_type_traits *ta = traits(simd->vec_dot_type);
-    const int64_t n = is_block_type(g_type) ? 64 : 40, nr = 4099;
     const size_t stride = row_bytes(g_type, n), ab = row_bytes(simd->vec_dot_type, n);
     uint8_t *w = malloc(stride * (size_t)nr), *act = malloc(ab);
     float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)nr * sizeof(float));
@@ -722,7 +722,6 @@ static void test_gemv_many_rows(void) {
     for (int64_t r = 0; r < nr; r++) make_weights(g_type, n, w + (size_t)r * stride, false);
     fill_random(x, n);
     ta->quantize_ref(x, act, n);
-    static const int64_t splits[] = {1, 255, 256, 257, 1023, 1024, 1025, 2049, 2050, 4098};
     for (int ki = 0; ki < n_kern && !t_cur_failed; ki++) {
         memset(y, 0xff, (size_t)nr * sizeof(float)); /* NaN: a row left unwritten fails */
         kern[ki](n, w, stride, nr, act, y);
@@ -733,7 +732,7 @@ static void test_gemv_many_rows(void) {
             T_CHECK(fabs(y[r] - want) <= tol, "kernel %d row %lld of %lld: %.9g vs reference %.9g",
                     ki, (long long)r, (long long)nr, y[r], want);
         }
-        for (size_t si = 0; si < sizeof splits / sizeof splits[0] && !t_cur_failed; si++) {
+        for (size_t si = 0; si < n_splits && !t_cur_failed; si++) {
             const int64_t sp = splits[si];
             memset(y2, 0xff, (size_t)nr * sizeof(float));
             kern[ki](n, w, stride, sp, act, y2);
@@ -750,13 +749,44 @@ static void test_gemv_many_rows(void) {
         gp->prepare(n, act, prep);
         simd->gemv(n, w, stride, nr, act, y);
         memset(y2, 0xff, (size_t)nr * sizeof(float));
-        gp->gemv(n, w, stride, 2050, prep, y2);
-        gp->gemv(n, w + (size_t)2050 * stride, stride, nr - 2050, prep, y2 + 2050);
+        gp->gemv(n, w, stride, prep_split, prep, y2);
+        gp->gemv(n, w + (size_t)prep_split * stride, stride, nr - prep_split, prep, y2 + prep_split);
         T_CHECK(memcmp(y, y2, (size_t)nr * sizeof(float)) == 0,
-                "prepared gemv, %lld rows split at 2050: not the gemv's bytes", (long long)nr);
+                "prepared gemv, %lld rows split at %lld: not the gemv's bytes", (long long)nr,
+                (long long)prep_split);
         free(prep);
+        int64_t first[MOTE_GEMV_MAX_STREAMS + 1];
+        const int k = gp->streams(nr, stride, first);
+        T_CHECK(k >= 1 && k <= MOTE_GEMV_MAX_STREAMS && first[0] == 0 && first[k] >= 1 &&
+                    first[k] <= nr,
+                "streams of %lld rows: %d streams, first 0 at %lld, end %lld", (long long)nr, k,
+                (long long)first[0], (long long)first[k < 0 ? 0 : k]);
+        for (int i = 0; i < k && !t_cur_failed; i++)
+            T_CHECK(first[i] <= first[i + 1], "streams of %lld rows: stream %d at %lld after %lld",
+                    (long long)nr, i, (long long)first[i], (long long)first[i + 1]);
     }
     free(w), free(act), free(x), free(y), free(y2);
+}
+
+/* Calls over thousands of rows (kernels that handle a call's rows in
+ * pieces, such as the x86 kernels' bursts of 256 outputs a stream): an
+ * odd call of 4099 short rows, split at the pieces' edges and in the
+ * middle. */
+static void test_gemv_many_rows(void) {
+    static const int64_t splits[] = {1, 255, 256, 257, 1023, 1024, 1025, 2049, 2050, 4098};
+    gemv_call_check(is_block_type(g_type) ? 64 : 40, 4099, splits, sizeof splits / sizeof splits[0],
+                    2050);
+}
+
+/* Calls of several megabytes (the x86 AVX-512 kernels read a call in
+ * blocks of about MOTE_GEMV_BLOCK_BYTES, each split into its streams,
+ * simd.h): 2901 rows of 2080 elements (1000 for float types; q4_0 3.4 MB,
+ * q8_0 6.4 MB, f16 5.8 MB: 4-7 blocks of odd and even row counts), split
+ * in the middle of a block, at one row and at the last. */
+static void test_gemv_long_calls(void) {
+    static const int64_t splits[] = {1, 400, 1450, 1451, 2900};
+    gemv_call_check(is_block_type(g_type) ? 2080 : 1000, 2901, splits,
+                    sizeof splits / sizeof splits[0], 1451);
 }
 
 int main(void) {
@@ -795,6 +825,8 @@ int main(void) {
                 t_run_one(test_gemv, name);
                 snprintf(name, sizeof name, "%s_%s_gemv_many_rows", in, tn);
                 t_run_one(test_gemv_many_rows, name);
+                snprintf(name, sizeof name, "%s_%s_gemv_long_calls", in, tn);
+                t_run_one(test_gemv_long_calls, name);
             }
             if (k->quantize_act && k->quantize_act != ref->quantize_act) {
                 snprintf(name, sizeof name, "%s_%s_quantize_act", in, tn);

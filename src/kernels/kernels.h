@@ -81,11 +81,15 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
  *   gemv(n, w, row_bytes, n_rows, prep, y)
  *                             the table's gemv from the prepared act: the
  *                             same y, bit for bit
- *   streams(n_rows, first)    the gemv reads a call's rows as up to
- *                             MOTE_GEMV_MAX_STREAMS streams side by side:
- *                             their first rows into first[] (first[0] = 0,
- *                             ascending; stream k runs to first[k + 1], the
- *                             last to n_rows); returns how many
+ *   streams(n_rows, row_bytes, first)
+ *                             the gemv starts a call of n_rows rows
+ *                             row_bytes apart by reading k <=
+ *                             MOTE_GEMV_MAX_STREAMS streams side by side
+ *                             (those of its first block, simd.h): their
+ *                             first rows into first[0 .. k) (first[0] = 0,
+ *                             ascending) and the row after the last
+ *                             stream's end into first[k] (stream i runs
+ *                             to first[i + 1]); returns k
  *   read_ahead                bytes of each stream's start a thread waiting
  *                             before its call may usefully prefetch (the
  *                             kernel's own software prefetch goes on from
@@ -97,16 +101,16 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
  *                             (src/model/llama.c, group_matmul_lanes); 0:
  *                             by shrinking claims (measured better for it)
  * prepare and gemv are pure and thread-safe; prep is only read by gemv. */
+#define MOTE_GEMV_MAX_STREAMS 3
 typedef struct mote_gemv_prep {
     size_t (*bytes)(int64_t n);
     void (*prepare)(int64_t n, const void *act, void *prep);
     void (*gemv)(int64_t n, const void *w, size_t row_bytes, int64_t n_rows, const void *prep,
                  float *y);
-    int (*streams)(int64_t n_rows, int64_t first[]);
+    int (*streams)(int64_t n_rows, size_t row_bytes, int64_t first[MOTE_GEMV_MAX_STREAMS + 1]);
     size_t read_ahead;
     size_t lane_chunk;
 } mote_gemv_prep;
-#define MOTE_GEMV_MAX_STREAMS 3
 
 /* The longest row (n) a gemv kernel takes; callers use vec_dot beyond. */
 #define MOTE_GEMV_MAX_COLS 32768
@@ -274,7 +278,8 @@ void mote__matmul_prepare(const mote_matrix *w, const void *act, void *prep);
 void mote__matmul_rows_prepared(const mote_matrix *w, const void *prep, float *y, int64_t r0,
                                 int64_t r1);
 /* Where a waiting thread should read ahead for its coming call on rows
- * [r0, r1) of W (mote_gemv_prep's streams and read_ahead): up to
+ * [r0, r1) of W (mote_gemv_prep's streams, those of the call's first
+ * block, and read_ahead): up to
  * MOTE_GEMV_MAX_STREAMS ranges into p[] and bytes[]; returns how many (0:
  * none). */
 int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1,

@@ -173,11 +173,11 @@ int mote__matmul_read_ahead(const mote_matrix *w, int64_t r0, int64_t r1,
                             const void *p[MOTE_GEMV_MAX_STREAMS], size_t bytes[MOTE_GEMV_MAX_STREAMS]) {
     const mote_gemv_prep *gp = gemv_prep_of(w);
     if (!gp || gp->read_ahead == 0 || r1 <= r0) return 0;
-    int64_t first[MOTE_GEMV_MAX_STREAMS];
-    const int n = gp->streams(r1 - r0, first);
+    int64_t first[MOTE_GEMV_MAX_STREAMS + 1];
+    const int n = gp->streams(r1 - r0, w->row_bytes, first);
     int k = 0;
     for (int i = 0; i < n; i++) {
-        const int64_t end = i + 1 < n ? first[i + 1] : r1 - r0;
+        const int64_t end = first[i + 1];
         if (end <= first[i]) continue; /* an empty stream */
         const size_t len = (size_t)(end - first[i]) * w->row_bytes;
         p[k] = (const uint8_t *)w->data + (size_t)(r0 + first[i]) * w->row_bytes;

@@ -60,6 +60,42 @@ mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
  * L2 (q8_0: 1.1 MiB of weights between its uses, against 4.4 at 1024). */
 #define MOTE_GEMV_OUT_ROWS 256
 
+/* The AVX-512 gemv kernels (f16, q4_0, q8_0) read a call's rows in blocks
+ * of about MOTE_GEMV_BLOCK_BYTES of weights, one block after the other,
+ * and split each block, not the whole call, into their side-by-side
+ * streams (halves or thirds): a thread's streams then lie within a
+ * megabyte of each other instead of up to half its share of a matrix
+ * apart. Why that is faster is not measured (no hardware counters on the
+ * development VM). What was measured there (Xeon host, 2026-11-27):
+ * alone, two threads each streaming half of 1 GiB of f16 rows of 2048
+ * columns through the kernel in calls of 32, 128, 256, 512, 1024 rows or
+ * one call: 0.935, 0.956, 0.968, 0.963, 0.954 and 0.949 of the bandwidth
+ * meter (medians of 7 rounds). Decoding synthetic TinyLlama models in
+ * one process, alternating 16-token rounds, medians of the per-round
+ * ratios to whole calls: f16 blocks of 512 KiB 1.003, 768 KiB 1.013,
+ * 1 MiB 1.016 and 1.020, 1.5 MiB 1.015, 2 MiB 1.013 (2 threads), 1 MiB
+ * 1.021 (1 thread); q8_0 512 KiB 1.018, 1 MiB 1.016, 2 MiB 0.992 (2
+ * threads), 1 MiB 1.014 (1 thread), and on a LLaMA-7B shape 1 MiB 1.009;
+ * q4_0 1 MiB 1.005 with its lanes of 640 KiB (src/model/llama.c: calls
+ * of at most a chunk, mostly one block), 1.032 on one thread. This code
+ * against one block a call, 2 threads, 14 rounds: f16 1.024, q8_0 1.019,
+ * q4_0 1.017 (quartiles 1.011-1.034, 1.004-1.055, 0.988-1.048). */
+#define MOTE_GEMV_BLOCK_BYTES ((size_t)1 << 20)
+
+/* The blocks of a call of n_rows >= 1 rows of row_bytes each: its bytes
+ * over MOTE_GEMV_BLOCK_BYTES rounded up, at least 1 and at most n_rows.
+ * Block b of nb is rows [mote__gemv_block_first(b, nb, n_rows),
+ * mote__gemv_block_first(b + 1, nb, n_rows)): sizes differ by one row at
+ * most. */
+static inline int64_t mote__gemv_block_count(int64_t n_rows, size_t row_bytes) {
+    const size_t bytes = (size_t)n_rows * row_bytes;
+    const int64_t nb = (int64_t)((bytes + MOTE_GEMV_BLOCK_BYTES - 1) / MOTE_GEMV_BLOCK_BYTES);
+    return nb < 1 ? 1 : nb > n_rows ? n_rows : nb;
+}
+static inline int64_t mote__gemv_block_first(int64_t b, int64_t nb, int64_t n_rows) {
+    return b * n_rows / nb;
+}
+
 /* The one-output-stream form, for a kernel writing y[r] for r = 0, 1, ...
  * n_rows - 1 in order: GEMV_OUT_DECL in the kernel's scope, GEMV_OUT_PUT(r,
  * value) for each row, GEMV_OUT_END(n_rows) after the last. */

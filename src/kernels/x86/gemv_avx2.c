@@ -301,7 +301,7 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * of a plain read of the same bytes on two threads (the f32 activation's
  * loads and the conversions keep fewer lines in flight than a bare load
  * loop). Each step therefore prefetches the lines F16_PF_AHEAD bytes on
- * into L2 (T1), and row r of the call's first half
+ * into L2 (T1), and row r of a block's first half
  * is read side by side with row h + r of its second (two streams, as the
  * q4_0 and q8_0 kernels of gemv_avx512.c). Measured in one process,
  * alternating 16-token decoding rounds on a synthetic TinyLlama f16 model,
@@ -327,7 +327,7 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
 #define F16X16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 
 /* Rows w0 and w1 (n f16 each) . a (n f32, 64-byte aligned) into *y0 and
- * *y1, side by side (two streams: the call's two halves), each step's
+ * *y1, side by side (two streams: a block's two halves), each step's
  * activation loads shared; n16 = n rounded down to 16, tail the mask of
  * the last n - n16 lanes. Each row sums in four 16-lane accumulators of
  * its own in a fixed order, so its result does not depend on the other
@@ -374,12 +374,13 @@ f16_two_rows_avx512(const uint16_t *w0, const uint16_t *w1, int64_t n, const flo
 static int64_t f16_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 
 /* y[r] = row r of w . a for r < n_rows, a the activation as f32 (n,
- * 64-byte aligned): row r of the first half [0, h) side by side with row
- * h + r of the second, an odd call's row h - 1 alone; each half's first
- * F16_PF_AHEAD bytes prefetched first; the results reach y in bursts of
- * MOTE_GEMV_OUT_ROWS a half (simd.h). */
-TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_bytes,
-                                        int64_t n_rows, const float *a, float *y) {
+ * 64-byte aligned), for one block of a call (simd.h,
+ * MOTE_GEMV_BLOCK_BYTES): row r of the first half [0, h) side by side
+ * with row h + r of the second, an odd block's row h - 1 alone; each
+ * half's first F16_PF_AHEAD bytes prefetched first; the results reach y
+ * in bursts of MOTE_GEMV_OUT_ROWS a half (simd.h). */
+TARGET_512F static void f16_block_avx512(int64_t n, const uint8_t *w, size_t row_bytes,
+                                         int64_t n_rows, const float *a, float *y) {
     const int64_t n16 = n & ~(int64_t)15;
     const __mmask16 tail = (__mmask16)((1u << (n - n16)) - 1);
     const int64_t h = f16_half(n_rows);
@@ -397,7 +398,7 @@ TARGET_512F static void f16_rows_avx512(int64_t n, const uint8_t *w, size_t row_
             if (r < s1) {
                 f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o2), n, a, n16,
                                     tail, &ya[r - r0], &yb[r - r0]);
-            } else { /* an odd call's row h - 1, alone (its lines hit twice in L1) */
+            } else { /* an odd block's row h - 1, alone (its lines hit twice in L1) */
                 float unused;
                 f16_two_rows_avx512((const uint16_t *)(w + o1), (const uint16_t *)(w + o1), n, a, n16,
                                     tail, &ya[r - r0], &unused);
@@ -416,12 +417,19 @@ TARGET_512F static void f16_act_avx512(int64_t n, const uint16_t *act, float *a)
 }
 
 /* The f16 table's gemv (mote_gemv_fn) where the CPU has AVX-512 F, BW and
- * VL: the activation converted on the stack, then the rows. */
+ * VL: the activation converted on the stack, then the call's blocks in
+ * order (simd.h). */
 TARGET_512F static void gemv_f16_avx512(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,
                                         const void *vact, float *y) {
     float a[MOTE_GEMV_MAX_COLS] __attribute__((aligned(64)));
     f16_act_avx512(n, vact, a);
-    f16_rows_avx512(n, vw, row_bytes, n_rows, a, y);
+    const int64_t nb = mote__gemv_block_count(n_rows, row_bytes);
+    for (int64_t b = 0; b < nb; b++) {
+        const int64_t r0 = mote__gemv_block_first(b, nb, n_rows);
+        const int64_t r1 = mote__gemv_block_first(b + 1, nb, n_rows);
+        f16_block_avx512(n, (const uint8_t *)vw + (size_t)r0 * row_bytes, row_bytes, r1 - r0, a,
+                         y + r0);
+    }
 }
 
 #undef F16X16

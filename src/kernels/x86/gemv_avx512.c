@@ -33,10 +33,11 @@
  * PERIOD chunks (lcm(BS, 64) bytes = 32 blocks), so it comes from a table
  * (chunk_pattern) built once. Per row and chunk, then: a load, the
  * unpacking (q4_0: a mask and a shift), the dots, a VPERMT2W of the scales,
- * one conversion each and an FMA into 16 f32 lanes. Rows: q4_0 three at a
- * time, one from each third of the call, q8_0 two, one from each half,
- * with the software prefetch that measured best (the kernels' comment);
- * their results reach y in bursts (simd.h).
+ * one conversion each and an FMA into 16 f32 lanes. Rows: a call's blocks
+ * of about a megabyte one after the other (simd.h), in a block q4_0 three
+ * rows at a time, one from each third, q8_0 two, one from each half, with
+ * the software prefetch that measured best (the kernels' comment); their
+ * results reach y in bursts (simd.h).
  *
  * Sums: each block's integer dot is exact; a row's 16 lane accumulators
  * take its chunks in order and are added at the end, the same operations
@@ -341,11 +342,10 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         OUT_C = _mm512_reduce_add_ps(a2);                                                           \
     } while (0)
 
-/* How a call's rows are split into streams read side by side (the
- * mote_gemv_prep streams entry, and STREAMS of DEF_GEMV512_RUN): their
- * first rows into first[] (stream k to first[k + 1], the last to n_rows).
- * Three parts of n_a >= n_b >= n_c rows, n_a - n_c <= 1; or two halves,
- * the first rounded up. */
+/* How a block's rows are split into streams read side by side (STREAMS of
+ * DEF_GEMV512_RUN): their first rows into first[] (stream k to first[k +
+ * 1], the last to n_rows). Three parts of n_a >= n_b >= n_c rows, n_a -
+ * n_c <= 1; or two halves, the first rounded up. */
 static int gemv512_thirds(int64_t n_rows, int64_t first[]) {
     const int64_t n_a = (n_rows + 2) / 3, n_b = (n_rows - n_a + 1) / 2;
     first[0] = 0, first[1] = n_a, first[2] = n_a + n_b;
@@ -356,17 +356,35 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
     return 2;
 }
 
+/* The mote_gemv_prep streams entries: the streams a call starts with,
+ * those of its first block (simd.h, MOTE_GEMV_BLOCK_BYTES). */
+static int64_t gemv512_first_block_rows(int64_t n_rows, size_t row_bytes) {
+    return mote__gemv_block_first(1, mote__gemv_block_count(n_rows, row_bytes), n_rows);
+}
+static int gemv512_call_thirds(int64_t n_rows, size_t row_bytes, int64_t first[]) {
+    const int64_t end = gemv512_first_block_rows(n_rows, row_bytes);
+    first[3] = end;
+    return gemv512_thirds(end, first);
+}
+static int gemv512_call_halves(int64_t n_rows, size_t row_bytes, int64_t first[]) {
+    const int64_t end = gemv512_first_block_rows(n_rows, row_bytes);
+    first[2] = end;
+    return gemv512_halves(end, first);
+}
+
 /* Each kernel is a loop over the rows given the chunks' layout (NAME_run),
  * called by the gemv entry after laying out the activation on the stack
  * (rows longer than that layout go to the plain AVX2 kernel) and by the
  * prepared entry with the caller's layout (DEF_GEMV512_ENTRIES); both
- * prefetch the start of the rows first (the first stream's; NAME_run the
- * other streams'). DOT is the type's chunk dot, which reads the constant
- * KNAME (all bytes KBYTE: q4_0's nibble mask, q8_0's sign flip); STREAMS
- * splits the rows (gemv512_thirds or gemv512_halves). The rows' results
- * reach y in bursts of MOTE_GEMV_OUT_ROWS a stream (simd.h). */
+ * prefetch the start of the rows first (the first stream's; NAME_block the
+ * other streams' of each block). NAME_run reads the call's blocks in
+ * order (simd.h, MOTE_GEMV_BLOCK_BYTES), NAME_block one block. DOT is the
+ * type's chunk dot, which reads the constant KNAME (all bytes KBYTE:
+ * q4_0's nibble mask, q8_0's sign flip); STREAMS splits a block's rows
+ * (gemv512_thirds or gemv512_halves). The rows' results reach y in bursts
+ * of MOTE_GEMV_OUT_ROWS a stream (simd.h). */
 #define DEF_GEMV512_RUN(NAME, DOT, KNAME, KBYTE, STREAMS, PF)                                       \
-    TARGET_512Q static inline __attribute__((always_inline)) void NAME##_run(                       \
+    TARGET_512Q static inline __attribute__((always_inline)) void NAME##_block(                     \
         const uint8_t *w, size_t row_bytes, int64_t n_rows, const chunk_act *ch, int64_t nf,        \
         __mmask64 tail, float *y) {                                                                 \
         const __m512i KNAME = _mm512_set1_epi8((char)(KBYTE));                                      \
@@ -399,6 +417,15 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
             memcpy(y + i0, oa, (size_t)(i1 - i0) * sizeof(float));                                  \
             if (b1 > i0) memcpy(y + n_a + i0, ob, (size_t)(b1 - i0) * sizeof(float));               \
             if (c1 > i0) memcpy(y + n_a + n_b + i0, oc, (size_t)(c1 - i0) * sizeof(float));         \
+        }                                                                                           \
+    }                                                                                               \
+    TARGET_512Q static void NAME##_run(const uint8_t *w, size_t row_bytes, int64_t n_rows,          \
+                                       const chunk_act *ch, int64_t nf, __mmask64 tail, float *y) { \
+        const int64_t nb = mote__gemv_block_count(n_rows, row_bytes);                               \
+        for (int64_t b = 0; b < nb; b++) {                                                          \
+            const int64_t r0 = mote__gemv_block_first(b, nb, n_rows);                               \
+            const int64_t r1 = mote__gemv_block_first(b + 1, nb, n_rows);                           \
+            NAME##_block(w + (size_t)r0 * row_bytes, row_bytes, r1 - r0, ch, nf, tail, y + r0);     \
         }                                                                                           \
     }
 
@@ -467,9 +494,9 @@ DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves, Q8_PF_AHEA
 #define Q4_LANE_CHUNK (640u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
-                    Q4_PF_AHEAD, gemv512_thirds, Q4_LANE_CHUNK)
+                    Q4_PF_AHEAD, gemv512_call_thirds, Q4_LANE_CHUNK)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    Q8_PF_AHEAD, gemv512_halves, 0)
+                    Q8_PF_AHEAD, gemv512_call_halves, 0)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
