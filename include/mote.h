@@ -430,8 +430,9 @@ const char *mote_model_kernel_isa(const mote_model *m);
 /* Read bandwidth of main memory: n_threads threads (>= 1) each sum their
  * slice of a buffer of buffer_bytes (0 = four times the last-level cache,
  * at least 256 MiB and at most 1 GiB) in each of its read patterns (the
- * hardware prefetcher alone; software prefetches, one stream or two; on
- * x86-64 with AVX2 also 32-byte loads); each
+ * hardware prefetcher alone; software prefetches, one stream or two, the
+ * two over the whole slice or over each 1 MiB block of it; on x86-64 with
+ * AVX2 also 32-byte loads); each
  * pattern reads the buffer reps times (>= 1) and *gbs receives the highest
  * of their medians in 10^9 bytes/s: the most this machine lets the
  * threads read.

@@ -12,8 +12,10 @@
  *
  * The slice is read in several patterns (MEMBW_READERS: the hardware
  * prefetcher alone; a software prefetch into L2 3 KiB ahead; the slice's two
- * halves as two streams, prefetched 3 or 8 KiB ahead; on x86-64 with AVX2,
- * the two streams again with 32-byte loads) and the fastest counts:
+ * halves as two streams, prefetched 3 or 8 KiB ahead; the slice in blocks
+ * of 1 MiB, each block's halves as two streams, as the AVX-512 gemv
+ * kernels read; on x86-64 with AVX2, the two-stream patterns again with
+ * 32-byte loads) and the fastest counts:
  * the figure is the most this machine lets a thread read, which is what the
  * kernels are held against. A plain loop alone under-reads where one core
  * cannot keep enough lines in flight without help: on a 16-core Xeon host
@@ -56,6 +58,9 @@ typedef enum membw_reader {
     MEMBW_TWO_PF_8K,   /* the same, 8 KiB ahead */
     MEMBW_TWO_PF_3K_32, /* MEMBW_TWO_PF_3K with 32-byte loads (x86-64 with AVX2
                          * only: elsewhere not tried) */
+    MEMBW_BLOCKS_3K,    /* the slice in blocks of MEMBW_BLOCK_BYTES, each
+                         * block's halves as two streams, 3 KiB ahead */
+    MEMBW_BLOCKS_3K_32, /* the same with 32-byte loads (as MEMBW_TWO_PF_3K_32) */
     MEMBW_READERS
 } membw_reader;
 
@@ -92,36 +97,63 @@ typedef uint64_t membw_v2 __attribute__((vector_size(16)));
         a0 += x0_, a1 += x1_, a2 += x2_, a3 += x3_;                    \
     } while (0)
 
+/* The blocks of MEMBW_BLOCKS_3K and MEMBW_BLOCKS_3K_32, in words: the
+ * gemv kernels' blocks (src/kernels/simd.h, MOTE_GEMV_BLOCK_BYTES). On the
+ * development machine's Xeon host, two threads over 1 GiB, 32-byte loads,
+ * 15-21 rounds alternating with the whole slice's halves: blocks of 1 MiB
+ * 1.012 and 1.029 x, 2 MiB 1.031, 512 KiB 1.001, 4 MiB 0.989. With
+ * them, mote_bench_bandwidth (1 GiB, 2 threads, 3 passes) read 0.98-1.06
+ * x (median 1.03, 8 runs alternating) what it read without: the roofline
+ * fractions of `mote bench` fell by as much, since they are held against
+ * the most the memory gives. */
+#define MEMBW_BLOCK_WORDS (((size_t)1 << 20) / 8)
+
+/* Where a two-stream reader's prefetches stop, in words from the start of
+ * each stream, for the block at word b0 of an n-word slice (block words a
+ * block, h words in its first half): read as one block, each stream at
+ * its half's end (as the two-stream patterns always did); in blocks, the
+ * slice's end, since the next block follows on. */
+static void membw_prefetch_ends(size_t n, size_t b0, size_t block, size_t h, size_t *end_p,
+                                size_t *end_q) {
+    *end_p = block < n ? n - b0 : h;
+    *end_q = block < n ? n - b0 - h : h;
+}
+
 #if defined(__x86_64__)
 #define MEMBW_HAS_32 1
 typedef uint64_t membw_v4 __attribute__((vector_size(32)));
 
-/* MEMBW_TWO_PF_3K with two 32-byte loads a line. Why a pattern of its own:
- * on the development machine's Xeon host these read 3-4% more than the
- * 16-byte loads above (two threads, 1 GiB: about 35.7 against 34.2 GB/s;
+/* MEMBW_TWO_PF_3K (block = n) or MEMBW_BLOCKS_3K (block =
+ * MEMBW_BLOCK_WORDS) over n words with two 32-byte loads a line. Why
+ * patterns of their own: on the development machine's Xeon host these
+ * read 3-4% more than the 16-byte loads above (two threads, 1 GiB: about 35.7 against 34.2 GB/s;
  * 64-byte loads about 33.5), and the figure is meant to be the most the
  * memory gives. Run only where CPUID says AVX2 (has_avx2). */
-__attribute__((target("avx2"))) static uint64_t sum_words_two_32(const uint64_t *p, size_t n) {
+__attribute__((target("avx2"))) static uint64_t sum_words_two_32(const uint64_t *p, size_t n,
+                                                                  size_t block) {
     membw_v4 a0 = {0, 0, 0, 0}, a1 = a0;
-    const size_t ahead = 3072 / 8, h = n / 16 * 8;
-    const uint64_t *q = p + h;
-    for (size_t i = 0; i + 8 <= h; i += 8) {
-        if (i + ahead < h) {
-            __builtin_prefetch(p + i + ahead, 0, 2);
-            __builtin_prefetch(q + i + ahead, 0, 2);
+    const size_t ahead = 3072 / 8;
+    for (size_t b0 = 0; b0 < n; b0 += block) {
+        const size_t nb = n - b0 < block ? n - b0 : block, h = nb / 16 * 8;
+        const uint64_t *pb = p + b0, *q = pb + h;
+        size_t end_p, end_q; /* where each stream's prefetches stop */
+        membw_prefetch_ends(n, b0, block, h, &end_p, &end_q);
+        for (size_t i = 0; i + 8 <= h; i += 8) {
+            if (i + ahead < end_p) __builtin_prefetch(pb + i + ahead, 0, 2);
+            if (i + ahead < end_q) __builtin_prefetch(q + i + ahead, 0, 2);
+            membw_v4 x0, x1, y0, y1;
+            memcpy(&x0, pb + i, 32);
+            memcpy(&x1, pb + i + 4, 32);
+            memcpy(&y0, q + i, 32);
+            memcpy(&y1, q + i + 4, 32);
+            a0 += x0 + y0, a1 += x1 + y1;
         }
-        membw_v4 x0, x1, y0, y1;
-        memcpy(&x0, p + i, 32);
-        memcpy(&x1, p + i + 4, 32);
-        memcpy(&y0, q + i, 32);
-        memcpy(&y1, q + i + 4, 32);
-        a0 += x0 + y0, a1 += x1 + y1;
-    }
-    for (size_t i = 2 * h; i + 8 <= n; i += 8) { /* odd line */
-        membw_v4 x0, x1;
-        memcpy(&x0, p + i, 32);
-        memcpy(&x1, p + i + 4, 32);
-        a0 += x0, a1 += x1;
+        for (size_t i = 2 * h; i + 8 <= nb; i += 8) { /* odd line */
+            membw_v4 x0, x1;
+            memcpy(&x0, pb + i, 32);
+            memcpy(&x1, pb + i + 4, 32);
+            a0 += x0, a1 += x1;
+        }
     }
     membw_v4 s = a0 + a1;
     return s[0] + s[1] + s[2] + s[3];
@@ -141,7 +173,8 @@ static bool has_avx2(void) {
  * fault past it, but would pull in lines another thread reads). */
 static uint64_t sum_words(const uint64_t *p, size_t n, membw_reader reader) {
 #ifdef MEMBW_HAS_32
-    if (reader == MEMBW_TWO_PF_3K_32) return sum_words_two_32(p, n);
+    if (reader == MEMBW_TWO_PF_3K_32) return sum_words_two_32(p, n, n);
+    if (reader == MEMBW_BLOCKS_3K_32) return sum_words_two_32(p, n, MEMBW_BLOCK_WORDS);
 #endif
     membw_v2 a0 = {0, 0}, a1 = {0, 0}, a2 = {0, 0}, a3 = {0, 0};
     if (reader == MEMBW_PLAIN) {
@@ -152,19 +185,23 @@ static uint64_t sum_words(const uint64_t *p, size_t n, membw_reader reader) {
             if (i + ahead < n) __builtin_prefetch(p + i + ahead, 0, 2);
             MEMBW_LINE(p + i, a0, a1, a2, a3);
         }
-    } else {
-        const size_t ahead = (reader == MEMBW_TWO_PF_3K ? 3072 : 8192) / 8;
-        const size_t h = n / 16 * 8; /* whole lines in the first half */
-        const uint64_t *q = p + h;
-        for (size_t i = 0; i + 8 <= h; i += 8) {
-            if (i + ahead < h) {
-                __builtin_prefetch(p + i + ahead, 0, 2);
-                __builtin_prefetch(q + i + ahead, 0, 2);
+    } else { /* two streams: the slice's halves, or each block's */
+        const size_t ahead = (reader == MEMBW_TWO_PF_8K ? 8192 : 3072) / 8;
+        const size_t block = reader == MEMBW_BLOCKS_3K ? MEMBW_BLOCK_WORDS : n;
+        for (size_t b0 = 0; b0 < n; b0 += block) {
+            const size_t nb = n - b0 < block ? n - b0 : block;
+            const size_t h = nb / 16 * 8; /* whole lines in the first half */
+            const uint64_t *pb = p + b0, *q = pb + h;
+            size_t end_p, end_q;
+            membw_prefetch_ends(n, b0, block, h, &end_p, &end_q);
+            for (size_t i = 0; i + 8 <= h; i += 8) {
+                if (i + ahead < end_p) __builtin_prefetch(pb + i + ahead, 0, 2);
+                if (i + ahead < end_q) __builtin_prefetch(q + i + ahead, 0, 2);
+                MEMBW_LINE(pb + i, a0, a1, a2, a3);
+                MEMBW_LINE(q + i, a0, a1, a2, a3);
             }
-            MEMBW_LINE(p + i, a0, a1, a2, a3);
-            MEMBW_LINE(q + i, a0, a1, a2, a3);
+            for (size_t i = 2 * h; i + 8 <= nb; i += 8) MEMBW_LINE(pb + i, a0, a1, a2, a3); /* odd line */
         }
-        for (size_t i = 2 * h; i + 8 <= n; i += 8) MEMBW_LINE(p + i, a0, a1, a2, a3); /* odd line */
     }
     membw_v2 s = a0 + a1 + a2 + a3;
     return s[0] + s[1];
@@ -186,7 +223,7 @@ static uint64_t sum_words(const uint64_t *p, size_t n, membw_reader reader) {
 
 /* Whether this build and CPU run the reader (the 32-byte loads need AVX2). */
 static bool reader_runs(membw_reader reader) {
-    if (reader != MEMBW_TWO_PF_3K_32) return true;
+    if (reader != MEMBW_TWO_PF_3K_32 && reader != MEMBW_BLOCKS_3K_32) return true;
 #ifdef MEMBW_HAS_32
     return has_avx2();
 #else
