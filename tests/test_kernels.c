@@ -755,15 +755,27 @@ static void gemv_call_check(int64_t n, int64_t nr, const int64_t *splits, size_t
                 "prepared gemv, %lld rows split at %lld: not the gemv's bytes", (long long)nr,
                 (long long)prep_split);
         free(prep);
-        int64_t first[MOTE_GEMV_MAX_STREAMS + 1];
-        const int k = gp->streams(nr, stride, first);
-        T_CHECK(k >= 1 && k <= MOTE_GEMV_MAX_STREAMS && first[0] == 0 && first[k] >= 1 &&
-                    first[k] <= nr,
-                "streams of %lld rows: %d streams, first 0 at %lld, end %lld", (long long)nr, k,
-                (long long)first[0], (long long)first[k < 0 ? 0 : k]);
-        for (int i = 0; i < k && !t_cur_failed; i++)
-            T_CHECK(first[i] <= first[i + 1], "streams of %lld rows: stream %d at %lld after %lld",
-                    (long long)nr, i, (long long)first[i], (long long)first[i + 1]);
+        /* the streams a call starts with: within its rows, in order, and
+         * (x86) exactly its first block's */
+        const int64_t counts[] = {1, 2, 3, nr};
+        for (size_t ci = 0; ci < sizeof counts / sizeof counts[0] && !t_cur_failed; ci++) {
+            const int64_t c = counts[ci];
+            int64_t first[MOTE_GEMV_MAX_STREAMS + 1];
+            const int k = gp->streams(c, stride, first);
+            T_CHECK(k >= 1 && k <= MOTE_GEMV_MAX_STREAMS, "streams of %lld rows: %d", (long long)c, k);
+            if (k < 1 || k > MOTE_GEMV_MAX_STREAMS) break;
+            T_CHECK(first[0] == 0 && first[k] >= 1 && first[k] <= c,
+                    "streams of %lld rows: the first at %lld, the end %lld", (long long)c,
+                    (long long)first[0], (long long)first[k]);
+            for (int i = 0; i < k && !t_cur_failed; i++)
+                T_CHECK(first[i] <= first[i + 1], "streams of %lld rows: stream %d at %lld after %lld",
+                        (long long)c, i, (long long)first[i], (long long)first[i + 1]);
+#if defined(__x86_64__)
+            const int64_t end = mote__gemv_block_first(1, mote__gemv_block_count(c, stride), c);
+            T_CHECK(first[k] == end, "streams of %lld rows end at %lld, the first block at %lld",
+                    (long long)c, (long long)first[k], (long long)end);
+#endif
+        }
     }
     free(w), free(act), free(x), free(y), free(y2);
 }
@@ -776,6 +788,16 @@ static void test_gemv_many_rows(void) {
     static const int64_t splits[] = {1, 255, 256, 257, 1023, 1024, 1025, 2049, 2050, 4098};
     gemv_call_check(is_block_type(g_type) ? 64 : 40, 4099, splits, sizeof splits / sizeof splits[0],
                     2050);
+}
+
+/* Many short rows in several blocks: streams of thousands of rows, so
+ * the bursts of output (256 a stream) and the blocks both have edges
+ * inside the call (q4_0 70001 rows of 64 elements: 2.4 MB, 3 blocks of
+ * about 23,000 rows; f16 of 40: 5.6 MB, 6 blocks). */
+static void test_gemv_many_blocks(void) {
+    static const int64_t splits[] = {1, 23333, 35000, 70000};
+    gemv_call_check(is_block_type(g_type) ? 64 : 40, 70001, splits, sizeof splits / sizeof splits[0],
+                    35000);
 }
 
 /* Calls of several megabytes (the x86 AVX-512 kernels read a call in
@@ -827,6 +849,8 @@ int main(void) {
                 t_run_one(test_gemv_many_rows, name);
                 snprintf(name, sizeof name, "%s_%s_gemv_long_calls", in, tn);
                 t_run_one(test_gemv_long_calls, name);
+                snprintf(name, sizeof name, "%s_%s_gemv_many_blocks", in, tn);
+                t_run_one(test_gemv_many_blocks, name);
             }
             if (k->quantize_act && k->quantize_act != ref->quantize_act) {
                 snprintf(name, sizeof name, "%s_%s_quantize_act", in, tn);

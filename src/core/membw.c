@@ -58,7 +58,7 @@ typedef enum membw_reader {
     MEMBW_TWO_PF_8K,   /* the same, 8 KiB ahead */
     MEMBW_TWO_PF_3K_32, /* MEMBW_TWO_PF_3K with 32-byte loads (x86-64 with AVX2
                          * only: elsewhere not tried) */
-    MEMBW_BLOCKS_3K,    /* the slice in blocks of MEMBW_BLOCK_BYTES, each
+    MEMBW_BLOCKS_3K,    /* the slice in blocks of MEMBW_BLOCK_WORDS, each
                          * block's halves as two streams, 3 KiB ahead */
     MEMBW_BLOCKS_3K_32, /* the same with 32-byte loads (as MEMBW_TWO_PF_3K_32) */
     MEMBW_READERS
@@ -101,7 +101,8 @@ typedef uint64_t membw_v2 __attribute__((vector_size(16)));
  * gemv kernels' blocks (src/kernels/simd.h, MOTE_GEMV_BLOCK_BYTES). On the
  * development machine's Xeon host, two threads over 1 GiB, 32-byte loads,
  * 15-21 rounds alternating with the whole slice's halves: blocks of 1 MiB
- * 1.012 and 1.029 x, 2 MiB 1.031, 512 KiB 1.001, 4 MiB 0.989. With
+ * 1.012 and 1.029 x, 2 MiB 1.031, 512 KiB 1.001, 4 MiB 0.989 (keep equal
+ * to MOTE_GEMV_BLOCK_BYTES: the meter reads as the kernels do). With
  * them, mote_bench_bandwidth (1 GiB, 2 threads, 3 passes) read 0.98-1.06
  * x (median 1.03, 8 runs alternating) what it read without: the roofline
  * fractions of `mote bench` fell by as much, since they are held against
@@ -124,7 +125,8 @@ static void membw_prefetch_ends(size_t n, size_t b0, size_t block, size_t h, siz
 typedef uint64_t membw_v4 __attribute__((vector_size(32)));
 
 /* MEMBW_TWO_PF_3K (block = n) or MEMBW_BLOCKS_3K (block =
- * MEMBW_BLOCK_WORDS) over n words with two 32-byte loads a line. Why
+ * MEMBW_BLOCK_WORDS) over n words with two 32-byte loads a line; block
+ * and n multiples of 8, block > 0. Why
  * patterns of their own: on the development machine's Xeon host these
  * read 3-4% more than the 16-byte loads above (two threads, 1 GiB: about 35.7 against 34.2 GB/s;
  * 64-byte loads about 33.5), and the figure is meant to be the most the

@@ -85,9 +85,10 @@ typedef void (*mote_gemv_fn)(int64_t n, const void *w, size_t row_bytes, int64_t
  *                             the gemv starts a call of n_rows rows
  *                             row_bytes apart by reading k <=
  *                             MOTE_GEMV_MAX_STREAMS streams side by side
- *                             (those of its first block, simd.h): their
- *                             first rows into first[0 .. k) (first[0] = 0,
- *                             ascending) and the row after the last
+ *                             (those of its first block, simd.h), n_rows
+ *                             >= 1: their first rows into first[0 .. k)
+ *                             (first[0] = 0, non-decreasing: a stream may
+ *                             be empty) and the row after the last
  *                             stream's end into first[k] (stream i runs
  *                             to first[i + 1]); returns k
  *   read_ahead                bytes of each stream's start a thread waiting

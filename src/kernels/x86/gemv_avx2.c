@@ -369,8 +369,8 @@ f16_two_rows_avx512(const uint16_t *w0, const uint16_t *w1, int64_t n, const flo
     *y1 = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(e0, e1), _mm512_add_ps(e2, e3)));
 }
 
-/* The second stream's first row: the rows of a call are taken from
- * [0, h) and [h, n_rows) side by side. */
+/* The second stream's first row: the rows of a block of n_rows are
+ * taken from [0, h) and [h, n_rows) side by side. */
 static int64_t f16_half(int64_t n_rows) { return (n_rows + 1) / 2; }
 
 /* y[r] = row r of w . a for r < n_rows, a the activation as f32 (n,

@@ -239,9 +239,10 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
 
 /* Both kernels: several rows at a time sharing each chunk's activation
  * side (its loads; what is left per row is the weights' own work, for
- * q4_0 the costlier unpacking), taken from the parts of the call's rows
- * (q4_0: thirds, row i of each; q8_0: halves), so they are linear streams
- * far apart, each step prefetching each stream's line PF bytes on
+ * q4_0 the costlier unpacking), taken from the parts of a block's rows
+ * (q4_0: thirds, row i of each; q8_0: halves; blocks of about 1 MiB,
+ * simd.h), so they are linear streams up to a few hundred KiB apart,
+ * each step prefetching each stream's line PF bytes on
  * (the last chunk's step included, so no line is left to a miss). The
  * parts' last rows, where they differ in length, go two or one at a time
  * with the same steps.
@@ -356,8 +357,11 @@ static int gemv512_halves(int64_t n_rows, int64_t first[]) {
     return 2;
 }
 
-/* The mote_gemv_prep streams entries: the streams a call starts with,
- * those of its first block (simd.h, MOTE_GEMV_BLOCK_BYTES). */
+/* The mote_gemv_prep streams entries: the streams a call of n_rows >= 1
+ * rows starts with, those of its first block (simd.h,
+ * MOTE_GEMV_BLOCK_BYTES): their first rows into first[0 .. k) and the
+ * block's end into first[k] (k + 1 entries: 4 for thirds, 3 for halves);
+ * returns k. */
 static int64_t gemv512_first_block_rows(int64_t n_rows, size_t row_bytes) {
     return mote__gemv_block_first(1, mote__gemv_block_count(n_rows, row_bytes), n_rows);
 }
@@ -431,7 +435,8 @@ static int gemv512_call_halves(int64_t n_rows, size_t row_bytes, int64_t first[]
 
 /* The entries of a kernel around NAME_run: the gemv (mote_gemv_fn), and
  * for mote_gemv_prep the layout's size, the layout, the prepared gemv and
- * their table (with the kernel's second stream and read-ahead). */
+ * their table (with the streams of a call's first block, the read-ahead
+ * and the lane chunk). */
 #define DEF_GEMV512_ENTRIES(NAME, BS, PAT, PERIOD, TWO, OFFSET, FALLBACK_TYPE, AHEAD, STREAMS, LANES) \
     TARGET_512Q static void NAME(int64_t n, const void *vw, size_t row_bytes, int64_t n_rows,       \
                                  const void *vact, float *y) {                                      \
