@@ -7,6 +7,7 @@
  * size it reports, clear errors). No speed is asserted: that is for
  * benchmarks. */
 #include "mote.h"
+#include "core/core.h"
 #include "gguf/gguf.h"
 #include "test.h"
 #include <unistd.h>
@@ -185,6 +186,32 @@ static void test_bandwidth_contract(void) {
             "2^50 bytes to read accepted");
 }
 
+/* Every read pattern of the meter sums every word of a slice once: a
+ * slice of 3 MiB and one line (three whole 1 MiB blocks and a part, odd
+ * lines in the halves) and one of 5 lines, against a plain loop. */
+static void test_bandwidth_patterns_read_all(void) {
+    const size_t sizes[] = {(((size_t)3 << 20) + 64) / 8, 40};
+    uint64_t *p = aligned_alloc(64, sizes[0] * sizeof(uint64_t));
+    T_REQUIRE(p != NULL, "out of memory");
+    for (size_t i = 0; i < sizes[0]; i++) p[i] = (uint64_t)i * 0x9e3779b97f4a7c15u + 1;
+    int n_run = 0;
+    for (size_t si = 0; si < 2; si++) {
+        uint64_t want = 0;
+        for (size_t i = 0; i < sizes[si]; i++) want += p[i];
+        for (int r = 0; r < mote__membw_reader_count(); r++) {
+            uint64_t got = 0;
+            if (!mote__membw_sum(p, sizes[si], r, &got)) continue;
+            n_run++;
+            T_CHECK(got == want, "pattern %d over %zu words: sum %llx, expected %llx", r, sizes[si],
+                    (unsigned long long)got, (unsigned long long)want);
+        }
+    }
+    T_CHECK(n_run >= 2, "only %d pattern runs", n_run);
+    uint64_t unused;
+    T_CHECK(!mote__membw_sum(p, 8, mote__membw_reader_count(), &unused), "a pattern past the last ran");
+    free(p);
+}
+
 int main(void) {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/mote_test_bench.XXXXXX");
     if (!mkdtemp(g_tmpdir)) {
@@ -195,6 +222,7 @@ int main(void) {
     T_RUN(test_bytes_per_token_stories260k);
     T_RUN(test_bytes_per_token_tied);
     T_RUN(test_bandwidth_contract);
+    T_RUN(test_bandwidth_patterns_read_all);
     rmdir(g_tmpdir);
     return t_exit();
 }

@@ -45,6 +45,13 @@ void *mote__malloc_huge(size_t size);
 /* The machine's physical memory in bytes; 0 when the system does not say. */
 uint64_t mote__phys_mem_bytes(void);
 
+/* For the tests (membw.c): how many read patterns the bandwidth meter
+ * has, and the sum (mod 2^64) of the n words at p (n a multiple of 8)
+ * as pattern `reader` reads them into *sum; false, *sum untouched, for
+ * a pattern this build or CPU does not run. */
+int mote__membw_reader_count(void);
+bool mote__membw_sum(const uint64_t *p, size_t n, int reader, uint64_t *sum);
+
 /* ---- checked arithmetic: return false on overflow, *out untouched ---- */
 
 static inline bool mote__add_u64(uint64_t a, uint64_t b, uint64_t *out) {

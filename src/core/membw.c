@@ -233,6 +233,14 @@ static bool reader_runs(membw_reader reader) {
 #endif
 }
 
+int mote__membw_reader_count(void) { return MEMBW_READERS; }
+
+bool mote__membw_sum(const uint64_t *p, size_t n, int reader, uint64_t *sum) {
+    if (reader < 0 || reader >= MEMBW_READERS || !reader_runs((membw_reader)reader)) return false;
+    *sum = sum_words(p, n, (membw_reader)reader);
+    return true;
+}
+
 /* A reader thread: waits for each new generation, sums its slice once,
  * counts itself done; returns when quit is set. */
 static void *membw_thread(void *arg) {
