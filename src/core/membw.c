@@ -126,11 +126,11 @@ typedef uint64_t membw_v4 __attribute__((vector_size(32)));
 
 /* MEMBW_TWO_PF_3K (block = n) or MEMBW_BLOCKS_3K (block =
  * MEMBW_BLOCK_WORDS) over n words with two 32-byte loads a line; block
- * and n multiples of 8, block > 0. Why
- * patterns of their own: on the development machine's Xeon host these
- * read 3-4% more than the 16-byte loads above (two threads, 1 GiB: about 35.7 against 34.2 GB/s;
- * 64-byte loads about 33.5), and the figure is meant to be the most the
- * memory gives. Run only where CPUID says AVX2 (has_avx2). */
+ * and n multiples of 8, block > 0. Why patterns of their own: on the
+ * development machine's Xeon host these read 3-4% more than the 16-byte
+ * loads above (two threads, 1 GiB: about 35.7 against 34.2 GB/s; 64-byte
+ * loads about 33.5), and the figure is meant to be the most the memory
+ * gives. Run only where CPUID says AVX2 (has_avx2). */
 __attribute__((target("avx2"))) static uint64_t sum_words_two_32(const uint64_t *p, size_t n,
                                                                   size_t block) {
     membw_v4 a0 = {0, 0, 0, 0}, a1 = a0;
@@ -202,7 +202,8 @@ static uint64_t sum_words(const uint64_t *p, size_t n, membw_reader reader) {
                 MEMBW_LINE(pb + i, a0, a1, a2, a3);
                 MEMBW_LINE(q + i, a0, a1, a2, a3);
             }
-            for (size_t i = 2 * h; i + 8 <= nb; i += 8) MEMBW_LINE(pb + i, a0, a1, a2, a3); /* odd line */
+            for (size_t i = 2 * h; i + 8 <= nb; i += 8) /* odd line */
+                MEMBW_LINE(pb + i, a0, a1, a2, a3);
         }
     }
     membw_v2 s = a0 + a1 + a2 + a3;

@@ -36,8 +36,9 @@ mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
 /* The x86 gemv kernels hand their rows' results to y in bursts: each
  * output stream collects up to this many floats in a buffer on the stack
  * (which stays in L1) and copies them out when it is full and at the end
- * of the call (the AVX-512 kernels: of each block). Why: a store of each row's result straight into y, whose
- * lines the weight stream has pushed out of L1 by then, slowed the stream
+ * of the call (the AVX-512 kernels: of each block). Why: a store of each
+ * row's result straight into y, whose lines the weight stream has pushed
+ * out of L1 by then, slowed the stream
  * by 7-8% on the development machine's Xeon host. Measured there with a
  * read-only loop of the AVX-512 kernels' shape (two rows from the call's
  * halves, the same prefetch), one thread, 512 MiB of q4_0 rows: 16.3-17.2
@@ -79,9 +80,9 @@ mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
  * q4_0 1 MiB 1.005 with its lanes of 640 KiB (src/model/llama.c: calls
  * of at most a chunk, mostly one block), 1.032 on one thread. This code
  * against one block a call, 2 threads, 14 rounds: f16 1.024, q8_0 1.019,
- * q4_0 1.017 (quartiles 1.011-1.034, 1.004-1.055, 0.988-1.048). */
-/* (src/core/membw.c's MEMBW_BLOCK_WORDS reads as the kernels do: keep the
- * two equal.) */
+ * q4_0 1.017 (quartiles 1.011-1.034, 1.004-1.055, 0.988-1.048).
+ * src/core/membw.c's MEMBW_BLOCK_WORDS reads as the kernels do: keep the
+ * two equal. */
 #define MOTE_GEMV_BLOCK_BYTES ((size_t)1 << 20)
 
 /* The blocks of a call of n_rows >= 1 rows of row_bytes each: its bytes
