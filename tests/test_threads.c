@@ -561,7 +561,7 @@ static void make_ids(int32_t *ids, int n, int vocab, uint64_t seed, int bos) {
  * and no lanes, so that even these small matrices are split over the
  * threads (fixed first claims, the counter, each thread's prepared
  * activation); and with lanes of one-unit chunks, where the CPU has a
- * prepared gemv for q4_0 (AVX-512: each thread's lane a chunk at a time,
+ * prepared gemv for q4_0 and q8_0 (AVX-512: each thread's lane a chunk at a time,
  * the others' taken from their backs). */
 static void logits_identical_across_threads(void);
 static void test_logits_identical_across_threads(void) {

@@ -277,13 +277,12 @@ static atomic_int *claim_counter(fwd_job *job, int ith, int nth, int *seq) {
  * share to itself, where before the others could take more of it. */
 #define GEMV_FIRST_CLAIM_PERMILLE 900
 /* Groups whose kernels ask for lanes (mote_gemv_prep's lane_chunk: q4_0
- * with AVX-512, measured in gemv_avx512.c) go by lanes instead
+ * and q8_0 with AVX-512, measured in gemv_avx512.c) go by lanes instead
  * (group_matmul_lanes): each thread takes its own equal share in order, a
  * chunk of that many weight bytes at a time, and a thread done with its
  * own takes what is left of the others' from their backs. The f16 kernel
- * (no prepared entry, no read-ahead at the barriers) lost with lanes on
- * the development machine (640 KiB 0.964, 2 MiB 0.933 against the claims,
- * in one process), so it keeps the claims. */
+ * lost with lanes on the development machine (gemv_avx512.c says by how
+ * much), so it keeps the claims. */
 
 /* How one token's group is claimed (group_matmul_one): its units, the
  * first nth claims (fixed: thread k's is the kth) and the smallest claim. */

@@ -481,27 +481,38 @@ DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves, Q8_PF_AHEA
  * 64 KiB measured about the same. */
 #define READ_AHEAD_BYTES (128u << 10)
 
-/* One token's q4_0 products go by lanes of 640 KiB chunks (mote_gemv_prep's
- * lane_chunk; src/model/llama.c, group_matmul_lanes), q8_0's by claims.
- * Alternating 16-token decoding rounds in one process, 2 threads, medians
- * of the per-round ratios to the claims (Xeon host, 2026-11-27): on
- * TinyLlama's shape q4_0 chunks of 384 KiB 1.013, 512 KiB 1.050, 640 KiB
- * 1.072, 1.045 and 1.037, 768 KiB 1.064, 1 MiB 1.021, 1.5 MiB 1.040;
- * q8_0 384 KiB 1.014, 512 KiB 1.038, 640 KiB 1.031 and 1.016, 768 KiB
- * 1.036, 1 MiB 0.993, 1.5 MiB 0.956. On a LLaMA-7B shape (4096 columns)
- * q4_0 1.041 at 640 KiB (1.006 at 1280), but q8_0 0.979 at 640 KiB, 0.994
- * at 384, 0.989 at 1280, 0.958 at 2560: so q8_0 stays on the claims. Why
- * lanes win is not measured (no hardware counters on that host): a
- * thread's streams lie within one chunk instead of megabytes apart, the
- * read-ahead at the barrier covers most of the first chunk (three
- * streams x 128 KiB of 640 KiB), and a thread the OS delays holds one
- * chunk, not 90% of its share. */
+/* One token's q4_0 and q8_0 products go by lanes (mote_gemv_prep's
+ * lane_chunk; src/model/llama.c, group_matmul_lanes): q4_0 in chunks of
+ * 640 KiB, q8_0 of 512 KiB. Alternating 16-token decoding rounds in one
+ * process, 2 threads, medians of the per-round ratios to the claims (Xeon
+ * host, 2026-11-27). Before the blocks (simd.h, MOTE_GEMV_BLOCK_BYTES), on
+ * TinyLlama's shape: q4_0 chunks of 384 KiB 1.013, 512 KiB 1.050, 640 KiB
+ * 1.072, 1.045 and 1.037, 768 KiB 1.064, 1 MiB 1.021, 1.5 MiB 1.040; q8_0
+ * 384 KiB 1.014, 512 KiB 1.038, 640 KiB 1.031 and 1.016, 768 KiB 1.036,
+ * 1 MiB 0.993, 1.5 MiB 0.956. On a LLaMA-7B shape (4096 columns) q4_0
+ * 1.041 at 640 KiB (1.006 at 1280), but q8_0 0.979 at 640 KiB, so q8_0
+ * stayed on the claims then. With the blocks, q8_0: TinyLlama 512 KiB
+ * 1.013 (21 rounds), 640 KiB 1.000 and 1.009, 768 KiB 0.996; 7B shape
+ * 512 KiB 1.020 and 1.017 (9 and 11 rounds), 640 KiB 0.991, 1.006 and
+ * 1.009. With a competing process on the same 2 CPUs (busy 1 ms in 10, or
+ * 0.3 ms in 5.3: what a desktop's background work does to a thread),
+ * q8_0 512 KiB 1.038 and 1.032, 640 KiB 1.046, 1.050 and 1.033: a thread
+ * the OS delays holds one chunk, not 90% of its share. Why lanes win in
+ * a quiet moment is not measured (no hardware counters on that host): a
+ * thread's streams lie within one chunk instead of megabytes apart, and
+ * the read-ahead at the barrier covers much of the first chunk (three
+ * streams x 128 KiB of 640 KiB for q4_0, two of 512 KiB for q8_0). The
+ * f16 kernel has no prepared entry; with one (the activation converted
+ * once, the read-ahead at the barriers) and lanes of 640 KiB, 1 MiB and
+ * 2 MiB it measured 0.986, 0.995 and 0.987, and with the competing
+ * process 0.983 (1 MiB), so f16 stays on the claims. */
 #define Q4_LANE_CHUNK (640u << 10)
+#define Q8_LANE_CHUNK (512u << 10)
 
 DEF_GEMV512_ENTRIES(gemv_q4_0_avx512, Q4_BS, g_pat_q4, Q4_PERIOD, true, 8, MOTE_TYPE_Q4_0,
                     Q4_PF_AHEAD, gemv512_call_thirds, Q4_LANE_CHUNK)
 DEF_GEMV512_ENTRIES(gemv_q8_0_avx512, Q8_BS, g_pat_q8, Q8_PERIOD, false, 128, MOTE_TYPE_Q8_0,
-                    Q8_PF_AHEAD, gemv512_call_halves, 0)
+                    Q8_PF_AHEAD, gemv512_call_halves, Q8_LANE_CHUNK)
 
 static pthread_once_t g_pat_once = PTHREAD_ONCE_INIT;
 static void patterns_init(void) {
