@@ -41,7 +41,8 @@ static const char *bench_help =
     "goes to reading them (right before each tg repetition the bandwidth test\n"
     "reads as many bytes as the repetition will, up to 32 GiB, and gives the\n"
     "mean rate, so that other work on the machine moves both figures alike; the\n"
-    "column is the median of those); above 100% for pp means batching\n"
+    "column is the median of those; after it, one untimed token lets the caches\n"
+    "and threads settle); above 100% for pp means batching\n"
     "reuses weights, for a model that fits in the cache, that it is read from\n"
     "the cache. Where a tg test's repetitions saw bandwidths more than 5% apart,\n"
     "a note on stderr says that the fraction is uncertain by about as much; -o\n"
@@ -186,6 +187,17 @@ static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const
             return cli_fail("bench", "%s", err.msg);
         /* back to the depth's tokens (decoded once by cmd_bench) */
         if (mote_ctx_truncate(c, (int32_t)n_depth, &err)) return cli_fail("bench", "%s", err.msg);
+        /* tg: one untimed token first, then back again. The bandwidth test
+         * just before leaves the caches full of its buffer (which it has
+         * just freed) and the pool's threads asleep: on the development VM
+         * the first q4_0 TinyLlama token after a tg128-sized test took
+         * 52-73 ms against about 20 for the others (five runs; 28-52 ms
+         * after a test of 16 tokens' bytes), 1.5-2% of the repetition, a
+         * delay that generation in a steady state does not pay. */
+        if (n_prompt == 0 && n_gen > 0 &&
+            (mote_ctx_decode(c, &tokens[0], 1, NULL, &err) ||
+             mote_ctx_truncate(c, (int32_t)n_depth, &err)))
+            return cli_fail("bench", "%s: %s", r->test, err.msg);
         double t0 = mote_time_now(), dt;
         int64_t n_tok;
         if (n_prompt > 0) {
