@@ -451,6 +451,27 @@ mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32
 mote_status mote_bench_bandwidth_sustained(int32_t n_threads, uint64_t buffer_bytes,
                                            uint64_t total_bytes, double *gbs, mote_error *err);
 
+/* The same two tests over one buffer kept between them, for a benchmark
+ * that measures again and again (`mote bench` before each repetition):
+ * freeing a gigabyte and taking it again each time disturbs what comes
+ * next. On the development VM, whose freed memory goes back to the host,
+ * the next ~2.5 s of generation ran 5% slower (its first token 3x, and a
+ * burst of slow tokens two seconds on). */
+typedef struct mote_bandwidth_meter mote_bandwidth_meter;
+/* Allocate and write a buffer of buffer_bytes (0: the default size, as
+ * above), rounded down to whole 8-byte words. */
+mote_status mote_bandwidth_meter_new(uint64_t buffer_bytes, mote_bandwidth_meter **out, mote_error *err);
+/* NULL is allowed. */
+void mote_bandwidth_meter_free(mote_bandwidth_meter *m);
+/* The buffer's size in bytes (0 for NULL). */
+uint64_t mote_bandwidth_meter_bytes(const mote_bandwidth_meter *m);
+/* mote_bench_bandwidth over the meter's buffer. */
+mote_status mote_bandwidth_meter_read(mote_bandwidth_meter *m, int32_t n_threads, int32_t reps, double *gbs,
+                                      uint64_t *used_bytes, mote_error *err);
+/* mote_bench_bandwidth_sustained over the meter's buffer. */
+mote_status mote_bandwidth_meter_read_sustained(mote_bandwidth_meter *m, int32_t n_threads,
+                                                uint64_t total_bytes, double *gbs, mote_error *err);
+
 /* ---- training (mote train) ------------------------------------------------ */
 
 /* A Llama model being trained on the CPU: f32 parameters, gradients and

@@ -186,6 +186,50 @@ static void test_bandwidth_contract(void) {
             "2^50 bytes to read accepted");
 }
 
+/* The kept-buffer meter: its size (rounded down to words), both tests
+ * over it again and again with positive finite figures, the same figure
+ * the one-shot functions' contract gives for the buffer, and errors for
+ * bad arguments. */
+static void test_bandwidth_meter_contract(void) {
+    mote_error err = {0};
+    mote_bandwidth_meter *m = NULL;
+    T_REQUIRE(mote_bandwidth_meter_new((8u << 20) + 100, &m, &err) == MOTE_OK, "%s", err.msg);
+    T_CHECK(mote_bandwidth_meter_bytes(m) == (8u << 20) + 96, "meter of %llu bytes, expected %u",
+            (unsigned long long)mote_bandwidth_meter_bytes(m), (8u << 20) + 96);
+    for (int k = 0; k < 3; k++) {
+        double gbs = -1, sus = -1;
+        uint64_t used = 0;
+        T_REQUIRE(mote_bandwidth_meter_read(m, 2, 3, &gbs, &used, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(gbs > 0 && isfinite(gbs), "bandwidth %g", gbs);
+        /* whole cache lines per thread: 2 x 4 MiB (the 96 bytes are left) */
+        T_CHECK(used == (8u << 20), "buffer %llu bytes used, expected %u", (unsigned long long)used, 8u << 20);
+        T_REQUIRE(mote_bandwidth_meter_read_sustained(m, 2, 20u << 20, &sus, &err) == MOTE_OK, "%s", err.msg);
+        T_CHECK(sus > 0 && isfinite(sus), "sustained bandwidth %g", sus);
+    }
+    double gbs;
+    T_CHECK(mote_bandwidth_meter_read(m, 0, 3, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG &&
+                strstr(err.msg, "threads") != NULL, "0 threads accepted: %s", err.msg);
+    T_CHECK(mote_bandwidth_meter_read(m, 1, 0, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG, "0 repetitions accepted");
+    T_CHECK(mote_bandwidth_meter_read(NULL, 1, 1, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG, "no meter accepted");
+    T_CHECK(mote_bandwidth_meter_read_sustained(m, 1, 1, NULL, &err) == MOTE_ERR_INVALID_ARG,
+            "no result pointer accepted");
+    T_CHECK(mote_bandwidth_meter_read_sustained(m, 2000, 1, &gbs, &err) == MOTE_ERR_INVALID_ARG,
+            "2000 threads accepted");
+    T_CHECK(mote_bandwidth_meter_read_sustained(m, 1, (uint64_t)1 << 50, &gbs, &err) == MOTE_ERR_INVALID_ARG,
+            "2^50 bytes to read accepted");
+    mote_bandwidth_meter_free(m);
+    /* a buffer smaller than a line per thread: made, but refused for 4 */
+    T_REQUIRE(mote_bandwidth_meter_new(64, &m, &err) == MOTE_OK, "%s", err.msg);
+    T_CHECK(mote_bandwidth_meter_read(m, 4, 1, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG,
+            "a buffer smaller than a cache line per thread accepted");
+    mote_bandwidth_meter_free(m);
+    T_CHECK(mote_bandwidth_meter_new(4, &m, &err) == MOTE_ERR_INVALID_ARG && m == NULL,
+            "a buffer of less than a word accepted");
+    T_CHECK(mote_bandwidth_meter_new(0, NULL, &err) == MOTE_ERR_INVALID_ARG, "no meter pointer accepted");
+    mote_bandwidth_meter_free(NULL);
+    T_CHECK(mote_bandwidth_meter_bytes(NULL) == 0, "NULL meter has bytes");
+}
+
 /* Every read pattern of the meter sums every word of a slice once: a
  * slice of 3 MiB and one line (three whole 1 MiB blocks and a part, odd
  * lines in the halves) and one of 5 lines, against a plain loop. */
@@ -222,6 +266,7 @@ int main(void) {
     T_RUN(test_bytes_per_token_stories260k);
     T_RUN(test_bytes_per_token_tied);
     T_RUN(test_bandwidth_contract);
+    T_RUN(test_bandwidth_meter_contract);
     T_RUN(test_bandwidth_patterns_read_all);
     rmdir(g_tmpdir);
     return t_exit();

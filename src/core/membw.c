@@ -293,36 +293,106 @@ static double median_sort(double *v, int32_t n) {
  * passes into samples.
  * *mean_gbs (may be NULL) receives the bytes of the reported passes over
  * their summed time, *used_bytes (may be NULL) the buffer size. */
-static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t reps, int32_t cal_passes,
-                             double *samples, double *mean_gbs, uint64_t *used_bytes, mote_error *err);
+static mote_status membw_run(const uint64_t *buf, uint64_t buffer_bytes, int32_t n_threads, int32_t reps,
+                             int32_t cal_passes, double *samples, double *mean_gbs, uint64_t *used_bytes,
+                             mote_error *err);
 
-mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
-                                 double *gbs, uint64_t *used_bytes, mote_error *err) {
-    if (reps < 1 || reps > 1000 || !gbs)
+/* The meter's buffer: allocated and written once, read by every
+ * measurement made with it. */
+struct mote_bandwidth_meter {
+    uint64_t *buf;
+    uint64_t bytes;
+};
+
+mote_status mote_bandwidth_meter_new(uint64_t buffer_bytes, mote_bandwidth_meter **out, mote_error *err) {
+    if (!out) return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: no meter pointer");
+    *out = NULL;
+    const uint64_t bytes = (buffer_bytes ? buffer_bytes : default_bytes()) / 8 * 8;
+    if (bytes == 0 || bytes > SIZE_MAX / 2)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: a buffer of %llu bytes is too small or too large",
+                         (unsigned long long)buffer_bytes);
+    mote_bandwidth_meter *m = mote__calloc(1, sizeof *m);
+    /* In huge pages where the OS gives them, as the weights a model reads
+     * into memory (alloc.c): the same page size as the stream it measures
+     * for, and the first touch faults a few hundred pages, not a quarter
+     * million. */
+    uint64_t *buf = m ? mote__malloc_huge((size_t)bytes) : NULL;
+    if (!buf) {
+        mote__free(m);
+        return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory for a %llu MiB buffer",
+                         (unsigned long long)(bytes >> 20));
+    }
+    /* Touch every page (and give the words distinct values). */
+    for (size_t i = 0; i < (size_t)(bytes / 8); i++) buf[i] = (uint64_t)i;
+    m->buf = buf;
+    m->bytes = bytes;
+    *out = m;
+    return MOTE_OK;
+}
+
+void mote_bandwidth_meter_free(mote_bandwidth_meter *m) {
+    if (!m) return;
+    mote__free_aligned(m->buf);
+    mote__free(m);
+}
+
+uint64_t mote_bandwidth_meter_bytes(const mote_bandwidth_meter *m) { return m ? m->bytes : 0; }
+
+mote_status mote_bandwidth_meter_read(mote_bandwidth_meter *m, int32_t n_threads, int32_t reps, double *gbs,
+                                      uint64_t *used_bytes, mote_error *err) {
+    if (!m || !gbs || reps < 1 || reps > 1000)
         return mote__err(err, MOTE_ERR_INVALID_ARG,
-                         "bandwidth: threads %d (1..1024) or repetitions %d (1..1000) out of range",
+                         "bandwidth: no meter or result pointer, or threads %d (1..1024) or repetitions %d "
+                         "(1..1000) out of range",
                          (int)n_threads, (int)reps);
     double *samples = mote__calloc((size_t)reps, sizeof *samples);
     if (!samples) return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory");
-    mote_status s = membw_run(n_threads, buffer_bytes, reps, 0, samples, NULL, used_bytes, err);
+    mote_status s = membw_run(m->buf, m->bytes, n_threads, reps, 0, samples, NULL, used_bytes, err);
     if (!s) *gbs = median_sort(samples, reps);
     mote__free(samples);
     return s;
 }
 
-mote_status mote_bench_bandwidth_sustained(int32_t n_threads, uint64_t buffer_bytes,
-                                           uint64_t total_bytes, double *gbs, mote_error *err) {
-    if (!gbs || total_bytes > ((uint64_t)1 << 40))
-        return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: no result pointer, or %llu bytes to read is out of range",
+mote_status mote_bandwidth_meter_read_sustained(mote_bandwidth_meter *m, int32_t n_threads,
+                                                uint64_t total_bytes, double *gbs, mote_error *err) {
+    if (!m || !gbs || total_bytes > ((uint64_t)1 << 40))
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "bandwidth: no meter or result pointer, or %llu bytes to read is out of range",
                          (unsigned long long)total_bytes);
-    const uint64_t used = buffer_bytes ? buffer_bytes : default_bytes();
-    uint64_t passes = (total_bytes + used - 1) / used;
+    uint64_t passes = (total_bytes + m->bytes - 1) / m->bytes;
     if (passes < 1) passes = 1;
     if (passes > 1000) passes = 1000;
     double *samples = mote__calloc((size_t)passes, sizeof *samples);
     if (!samples) return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory");
-    mote_status s = membw_run(n_threads, used, (int32_t)passes, 1, samples, gbs, NULL, err);
+    mote_status s = membw_run(m->buf, m->bytes, n_threads, (int32_t)passes, 1, samples, gbs, NULL, err);
     mote__free(samples);
+    return s;
+}
+
+mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
+                                 double *gbs, uint64_t *used_bytes, mote_error *err) {
+    if (n_threads < 1 || n_threads > 1024 || reps < 1 || reps > 1000 || !gbs)
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "bandwidth: threads %d (1..1024) or repetitions %d (1..1000) out of range",
+                         (int)n_threads, (int)reps);
+    mote_bandwidth_meter *m;
+    mote_status s = mote_bandwidth_meter_new(buffer_bytes, &m, err);
+    if (!s) s = mote_bandwidth_meter_read(m, n_threads, reps, gbs, used_bytes, err);
+    mote_bandwidth_meter_free(m);
+    return s;
+}
+
+mote_status mote_bench_bandwidth_sustained(int32_t n_threads, uint64_t buffer_bytes,
+                                           uint64_t total_bytes, double *gbs, mote_error *err) {
+    if (n_threads < 1 || n_threads > 1024 || !gbs || total_bytes > ((uint64_t)1 << 40))
+        return mote__err(err, MOTE_ERR_INVALID_ARG,
+                         "bandwidth: threads %d (1..1024) out of range, no result pointer, or %llu bytes to "
+                         "read is out of range",
+                         (int)n_threads, (unsigned long long)total_bytes);
+    mote_bandwidth_meter *m;
+    mote_status s = mote_bandwidth_meter_new(buffer_bytes, &m, err);
+    if (!s) s = mote_bandwidth_meter_read_sustained(m, n_threads, total_bytes, gbs, err);
+    mote_bandwidth_meter_free(m);
     return s;
 }
 
@@ -341,13 +411,14 @@ static double membw_pass(membw_shared *sh, int32_t n_threads, membw_reader reade
     return dt;
 }
 
-static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t reps, int32_t cal_passes,
-                             double *samples, double *mean_gbs, uint64_t *used_bytes, mote_error *err) {
+static mote_status membw_run(const uint64_t *buf, uint64_t buffer_bytes, int32_t n_threads, int32_t reps,
+                             int32_t cal_passes, double *samples, double *mean_gbs, uint64_t *used_bytes,
+                             mote_error *err) {
     if (n_threads < 1 || n_threads > 1024 || reps < 1 || reps > 1000)
         return mote__err(err, MOTE_ERR_INVALID_ARG,
                          "bandwidth: threads %d (1..1024) or repetitions %d (1..1000) out of range",
                          (int)n_threads, (int)reps);
-    uint64_t bytes = buffer_bytes ? buffer_bytes : default_bytes();
+    uint64_t bytes = buffer_bytes;
     /* Whole cache lines per thread. */
     uint64_t per_thread = bytes / (uint64_t)n_threads / 64 * 64;
     if (per_thread == 0 || bytes > SIZE_MAX / 2)
@@ -355,24 +426,15 @@ static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t r
                          (unsigned long long)bytes, (int)n_threads);
     bytes = per_thread * (uint64_t)n_threads;
 
-    /* In huge pages where the OS gives them, as the weights a model reads
-     * into memory (alloc.c): the same page size as the stream it measures
-     * for, and the first touch faults a few hundred pages, not a quarter
-     * million. */
-    uint64_t *buf = mote__malloc_huge((size_t)bytes);
     membw_worker *workers = mote__calloc((size_t)n_threads, sizeof *workers);
     pthread_t *tids = mote__calloc((size_t)n_threads, sizeof *tids);
     double *trial = mote__calloc((size_t)reps, sizeof *trial);
-    if (!buf || !workers || !tids || !trial) {
-        mote__free_aligned(buf);
+    if (!workers || !tids || !trial) {
         mote__free(workers);
         mote__free(tids);
         mote__free(trial);
-        return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory for a %llu MiB buffer",
-                         (unsigned long long)(bytes >> 20));
+        return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory");
     }
-    /* Touch every page (and give the words distinct values). */
-    for (size_t i = 0; i < (size_t)(bytes / 8); i++) buf[i] = (uint64_t)i;
 
     membw_shared sh = {.generation = 0, .n_done = 0, .quit = 0, .reader = MEMBW_PLAIN};
     pthread_mutex_init(&sh.mu, NULL);
@@ -429,7 +491,6 @@ static mote_status membw_run(int32_t n_threads, uint64_t buffer_bytes, int32_t r
         if (mean_gbs) *mean_gbs = total_s > 0 ? (double)bytes * (double)reps / total_s / 1e9 : 0.0;
         if (used_bytes) *used_bytes = bytes;
     }
-    mote__free_aligned(buf);
     mote__free(workers);
     mote__free(tids);
     mote__free(trial);

@@ -10,9 +10,9 @@
  * mote_model_bytes_per_token, and for tg the K and V rows of the positions
  * it attends to, the mean over the test's tokens; for pp the weights
  * alone), the machine's read bandwidth with the same thread count
- * (mote_bench_bandwidth, median of several passes; for tg measured again
- * before each repetition over as many bytes as it reads, see run_test),
- * and the roofline
+ * (a mote_bandwidth_meter whose buffer is kept for the run: median of
+ * several passes; for tg measured again before each repetition over as
+ * many bytes as it reads, see run_test), and the roofline
  * fraction tokens/s × bytes/token ÷ bandwidth — for tg, how much of the
  * memory bandwidth generation turns into reading what it must; for pp the same
  * product, which exceeds 1 when batching reuses each weight across tokens.
@@ -63,7 +63,8 @@ static const char *bench_help =
     "  -o, --output FMT     md (Markdown table, default), csv, or json (one object\n"
     "                       a line per test)\n"
     "  --bw-mib M           buffer of the bandwidth test in MiB (default: four times\n"
-    "                       the last-level cache, 256 to 1024 MiB)\n"
+    "                       the last-level cache, 256 to 1024 MiB), allocated once\n"
+    "                       and kept for the whole run\n"
     "  --kv-type T          KV cache element type: f32 (default), f16, bf16, q8_0,\n"
     "                       q5_1, q5_0, q4_1, q4_0, iq4_nl; the cache (max(P, N)\n"
     "                       positions, D more with -d) and its size are in the kv\n"
@@ -176,24 +177,24 @@ static void warn_bandwidth_spread(const bench_result *r, int64_t reps) {
  * missed them and put f16 generation at 45% of a roofline it could not
  * reach). The bandwidth reported is the median of the repetitions'
  * figures, the fraction median tokens/s x bytes/token over it. */
-static int run_test(mote_ctx *c, const bench_setup *bs, uint64_t bw_bytes, const int32_t *tokens,
+static int run_test(mote_ctx *c, const bench_setup *bs, mote_bandwidth_meter *meter, const int32_t *tokens,
                     int64_t n_prompt, int64_t n_gen, int64_t n_depth, bench_result *r) {
     mote_error err = {0};
     for (int64_t rep = 0; rep < bs->reps; rep++) {
         if (n_prompt == 0 &&
-            mote_bench_bandwidth_sustained((int32_t)bs->n_threads, bw_bytes,
-                                           bw_read_bytes(r->bytes_per_token, n_gen),
-                                           &r->bw_samples[rep], &err))
+            mote_bandwidth_meter_read_sustained(meter, (int32_t)bs->n_threads,
+                                                bw_read_bytes(r->bytes_per_token, n_gen),
+                                                &r->bw_samples[rep], &err))
             return cli_fail("bench", "%s", err.msg);
         /* back to the depth's tokens (decoded once by cmd_bench) */
         if (mote_ctx_truncate(c, (int32_t)n_depth, &err)) return cli_fail("bench", "%s", err.msg);
         /* tg: one untimed token first, then back again. The bandwidth test
-         * just before leaves the caches full of its buffer (which it has
-         * just freed) and the pool's threads asleep: on the development VM
-         * the first q4_0 TinyLlama token after a tg128-sized test took
-         * 52-73 ms against about 20 for the others (five runs; 28-52 ms
-         * after a test of 16 tokens' bytes), 1.5-2% of the repetition, a
-         * delay that generation in a steady state does not pay. */
+         * just before leaves the caches full of its buffer and the pool's
+         * threads asleep: on the development VM the first q4_0 TinyLlama
+         * token after a tg128-sized test took 34-51 ms against 17 back to
+         * back (four runs; 51-73 ms when the test freed its buffer), about
+         * 1% of the repetition, a delay that generation in a steady state
+         * does not pay. */
         if (n_prompt == 0 && n_gen > 0 &&
             (mote_ctx_decode(c, &tokens[0], 1, NULL, &err) ||
              mote_ctx_truncate(c, (int32_t)n_depth, &err)))
@@ -374,6 +375,7 @@ int cmd_bench(int argc, char **argv) {
 
     int rc = 0;
     mote_ctx *c = NULL;
+    mote_bandwidth_meter *meter = NULL;
     /* the depth's tokens, then the tests' */
     int64_t n_tokens = n_depth + (n_prompt > n_gen ? n_prompt : n_gen);
     int32_t *tokens = malloc((size_t)n_tokens * sizeof *tokens);
@@ -398,9 +400,12 @@ int cmd_bench(int argc, char **argv) {
     bs.kv_bytes = mote_ctx_kv_bytes(c);
     bs.kv_bytes_per_pos = bs.kv_bytes / (uint64_t)mote_ctx_n_ctx(c);
 
-    /* Bandwidth first, while the model's pages are not yet competing. */
-    if (mote_bench_bandwidth((int32_t)bs.n_threads, (uint64_t)bw_mib << 20, BW_PASSES, &bs.bandwidth_gbs,
-                             &bs.bw_buffer_bytes, &err)) {
+    /* Bandwidth first, while the model's pages are not yet competing. One
+     * buffer for the whole run (mote.h: freeing it before each repetition
+     * slowed the repetition). */
+    if (mote_bandwidth_meter_new((uint64_t)bw_mib << 20, &meter, &err) ||
+        mote_bandwidth_meter_read(meter, (int32_t)bs.n_threads, BW_PASSES, &bs.bandwidth_gbs,
+                                  &bs.bw_buffer_bytes, &err)) {
         rc = cli_fail("bench", "%s", err.msg);
         goto done;
     }
@@ -442,7 +447,7 @@ int cmd_bench(int argc, char **argv) {
          * positions 0..D + i, D + (N + 1) / 2 of them on average */
         r->kv_read = g > 0 ? bs.kv_bytes_per_pos * (uint64_t)(2 * n_depth + g + 1) / 2 : 0;
         r->bytes_per_token = bs.weight_bytes_per_token + r->kv_read;
-        if ((rc = run_test(c, &bs, bs.bw_buffer_bytes, tokens + n_depth, p, g, n_depth, r))) goto done;
+        if ((rc = run_test(c, &bs, meter, tokens + n_depth, p, g, n_depth, r))) goto done;
         n_res++;
         if (fmt == OUT_MD) print_md_row(&bs, r);
         else if (fmt == OUT_CSV) print_csv_row(&bs, r);
@@ -455,6 +460,7 @@ done:
         free(res[k].samples);
         free(res[k].bw_samples);
     }
+    mote_bandwidth_meter_free(meter);
     mote_ctx_free(c);
     mote_model_free(m);
     return rc;
