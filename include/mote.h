@@ -465,11 +465,13 @@ mote_status mote_bandwidth_meter_new(uint64_t buffer_bytes, mote_bandwidth_meter
 void mote_bandwidth_meter_free(mote_bandwidth_meter *m);
 /* The buffer's size in bytes (0 for NULL). */
 uint64_t mote_bandwidth_meter_bytes(const mote_bandwidth_meter *m);
-/* mote_bench_bandwidth over the meter's buffer. */
-mote_status mote_bandwidth_meter_read(mote_bandwidth_meter *m, int32_t n_threads, int32_t reps, double *gbs,
-                                      uint64_t *used_bytes, mote_error *err);
-/* mote_bench_bandwidth_sustained over the meter's buffer. */
-mote_status mote_bandwidth_meter_read_sustained(mote_bandwidth_meter *m, int32_t n_threads,
+/* mote_bench_bandwidth over the meter's buffer. A measurement only reads
+ * the buffer: two at once are safe, but each then measures the other. */
+mote_status mote_bandwidth_meter_read(const mote_bandwidth_meter *m, int32_t n_threads, int32_t reps,
+                                      double *gbs, uint64_t *used_bytes, mote_error *err);
+/* mote_bench_bandwidth_sustained over the meter's buffer (total_bytes 0:
+ * one pass). */
+mote_status mote_bandwidth_meter_read_sustained(const mote_bandwidth_meter *m, int32_t n_threads,
                                                 uint64_t total_bytes, double *gbs, mote_error *err);
 
 /* ---- training (mote train) ------------------------------------------------ */

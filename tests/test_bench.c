@@ -3,8 +3,9 @@
  * arithmetic from the shape and the type's block layout; the GGUF reader's
  * own tensor sizes), including a model whose output is tied to the token
  * embedding; mote_model_weight_type / mote_model_kernel_isa; and the
- * contracts of mote_bench_bandwidth (a positive finite figure, the buffer
- * size it reports, clear errors). No speed is asserted: that is for
+ * contracts of mote_bench_bandwidth and of the kept-buffer meter
+ * (mote_bandwidth_meter: a positive finite figure, the buffer size it
+ * reports, clear errors). No speed is asserted: that is for
  * benchmarks. */
 #include "mote.h"
 #include "core/core.h"
@@ -187,9 +188,9 @@ static void test_bandwidth_contract(void) {
 }
 
 /* The kept-buffer meter: its size (rounded down to words), both tests
- * over it again and again with positive finite figures, the same figure
- * the one-shot functions' contract gives for the buffer, and errors for
- * bad arguments. */
+ * over it again and again with positive finite figures and the size used
+ * (whole lines per thread), still usable after a refused read, and
+ * errors for bad arguments. */
 static void test_bandwidth_meter_contract(void) {
     mote_error err = {0};
     mote_bandwidth_meter *m = NULL;
@@ -217,11 +218,17 @@ static void test_bandwidth_meter_contract(void) {
             "2000 threads accepted");
     T_CHECK(mote_bandwidth_meter_read_sustained(m, 1, (uint64_t)1 << 50, &gbs, &err) == MOTE_ERR_INVALID_ARG,
             "2^50 bytes to read accepted");
+    /* refused reads leave it usable; 0 bytes to read is one pass */
+    double sus = -1;
+    T_CHECK(mote_bandwidth_meter_read_sustained(m, 1, 0, &sus, &err) == MOTE_OK && sus > 0 && isfinite(sus),
+            "one pass: %g (%s)", sus, err.msg);
     mote_bandwidth_meter_free(m);
     /* a buffer smaller than a line per thread: made, but refused for 4 */
     T_REQUIRE(mote_bandwidth_meter_new(64, &m, &err) == MOTE_OK, "%s", err.msg);
     T_CHECK(mote_bandwidth_meter_read(m, 4, 1, &gbs, NULL, &err) == MOTE_ERR_INVALID_ARG,
             "a buffer smaller than a cache line per thread accepted");
+    T_CHECK(mote_bandwidth_meter_read_sustained(m, 4, 1, &gbs, &err) == MOTE_ERR_INVALID_ARG,
+            "a buffer smaller than a cache line per thread accepted (sustained)");
     mote_bandwidth_meter_free(m);
     T_CHECK(mote_bandwidth_meter_new(4, &m, &err) == MOTE_ERR_INVALID_ARG && m == NULL,
             "a buffer of less than a word accepted");

@@ -1,5 +1,6 @@
 /* membw.c — the machine's main-memory read bandwidth (mote_bench_bandwidth
- * and mote_bench_bandwidth_sustained of mote.h), the denominator of `mote
+ * and mote_bench_bandwidth_sustained of mote.h, and the same two over a
+ * buffer kept between measurements: mote_bandwidth_meter), the denominator of `mote
  * bench`'s roofline fraction: the median of a few passes (what the memory
  * gives in a quiet moment) or the mean rate over as many bytes as a
  * benchmark reads (dips included).
@@ -284,8 +285,9 @@ static double median_sort(double *v, int32_t n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* The test itself, over a buffer of buffer_bytes (0: the default size) read
- * by n_threads threads, after one unmeasured pass.
+/* The test itself, over the caller's buf of buffer_bytes (whole words;
+ * each thread takes whole lines of it, the rest is not read) read by
+ * n_threads threads, after one unmeasured pass.
  * cal_passes == 0 (a quick-moment figure): each reader makes reps passes;
  * samples[0..reps) receives the rates in GB/s of the reader whose median is
  * highest (in ascending order). cal_passes > 0 (a sustained figure): each
@@ -312,11 +314,12 @@ mote_status mote_bandwidth_meter_new(uint64_t buffer_bytes, mote_bandwidth_meter
         return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: a buffer of %llu bytes is too small or too large",
                          (unsigned long long)buffer_bytes);
     mote_bandwidth_meter *m = mote__calloc(1, sizeof *m);
+    if (!m) return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory");
     /* In huge pages where the OS gives them, as the weights a model reads
      * into memory (alloc.c): the same page size as the stream it measures
      * for, and the first touch faults a few hundred pages, not a quarter
      * million. */
-    uint64_t *buf = m ? mote__malloc_huge((size_t)bytes) : NULL;
+    uint64_t *buf = mote__malloc_huge((size_t)bytes);
     if (!buf) {
         mote__free(m);
         return mote__err(err, MOTE_ERR_NOMEM, "bandwidth: out of memory for a %llu MiB buffer",
@@ -338,8 +341,8 @@ void mote_bandwidth_meter_free(mote_bandwidth_meter *m) {
 
 uint64_t mote_bandwidth_meter_bytes(const mote_bandwidth_meter *m) { return m ? m->bytes : 0; }
 
-mote_status mote_bandwidth_meter_read(mote_bandwidth_meter *m, int32_t n_threads, int32_t reps, double *gbs,
-                                      uint64_t *used_bytes, mote_error *err) {
+mote_status mote_bandwidth_meter_read(const mote_bandwidth_meter *m, int32_t n_threads, int32_t reps,
+                                      double *gbs, uint64_t *used_bytes, mote_error *err) {
     if (!m || !gbs || reps < 1 || reps > 1000)
         return mote__err(err, MOTE_ERR_INVALID_ARG,
                          "bandwidth: no meter or result pointer, or threads %d (1..1024) or repetitions %d "
@@ -353,13 +356,19 @@ mote_status mote_bandwidth_meter_read(mote_bandwidth_meter *m, int32_t n_threads
     return s;
 }
 
-mote_status mote_bandwidth_meter_read_sustained(mote_bandwidth_meter *m, int32_t n_threads,
+mote_status mote_bandwidth_meter_read_sustained(const mote_bandwidth_meter *m, int32_t n_threads,
                                                 uint64_t total_bytes, double *gbs, mote_error *err) {
-    if (!m || !gbs || total_bytes > ((uint64_t)1 << 40))
+    if (!m || !gbs || total_bytes > ((uint64_t)1 << 40) || n_threads < 1 || n_threads > 1024)
         return mote__err(err, MOTE_ERR_INVALID_ARG,
-                         "bandwidth: no meter or result pointer, or %llu bytes to read is out of range",
-                         (unsigned long long)total_bytes);
-    uint64_t passes = (total_bytes + m->bytes - 1) / m->bytes;
+                         "bandwidth: no meter or result pointer, threads %d (1..1024) out of range, or %llu "
+                         "bytes to read is out of range",
+                         (int)n_threads, (unsigned long long)total_bytes);
+    /* what a pass reads: whole lines per thread (membw_run) */
+    const uint64_t per_pass = m->bytes / (uint64_t)n_threads / 64 * 64 * (uint64_t)n_threads;
+    if (per_pass == 0)
+        return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: a buffer of %llu bytes is too small for %d threads",
+                         (unsigned long long)m->bytes, (int)n_threads);
+    uint64_t passes = (total_bytes + per_pass - 1) / per_pass;
     if (passes < 1) passes = 1;
     if (passes > 1000) passes = 1000;
     double *samples = mote__calloc((size_t)passes, sizeof *samples);

@@ -369,13 +369,18 @@ static void claim_run(const mm_group *g, const claim_plan *cp, int64_t u, int64_
 
 /* The chunk bytes of one token's lanes for group g with nth threads, 0
  * where g goes by claims: more than one thread, and every weight's kernel
- * asking for lanes (mote__matmul_lane_chunk); the first weight's chunk,
+ * asking for lanes (mote__matmul_lane_chunk); the smallest of their
+ * chunks (a group of q4_0 and q8_0 matrices, from a file mixing them),
  * unless the context sets one (lane_chunk: SIZE_MAX for the kernels'). */
 static size_t lanes_used(const mm_group *g, size_t lane_chunk, int nth) {
     if (nth < 2 || lane_chunk == 0) return 0;
-    for (int i = 0; i < g->n; i++)
-        if (mote__matmul_lane_chunk(g->w[i]) == 0) return 0;
-    return lane_chunk != SIZE_MAX ? lane_chunk : mote__matmul_lane_chunk(g->w[0]);
+    size_t least = SIZE_MAX;
+    for (int i = 0; i < g->n; i++) {
+        const size_t c = mote__matmul_lane_chunk(g->w[i]);
+        if (c == 0) return 0;
+        if (c < least) least = c;
+    }
+    return lane_chunk != SIZE_MAX ? lane_chunk : least;
 }
 
 /* Lane k of nth (units [*start, *end) of plan cp) and its chunk in units

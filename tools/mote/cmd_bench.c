@@ -409,6 +409,10 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_fail("bench", "%s", err.msg);
         goto done;
     }
+    if (n_gen == 0) { /* no tg test reads it again */
+        mote_bandwidth_meter_free(meter);
+        meter = NULL;
+    }
     fprintf(stderr, "mote bench: %s: %s, %s kernels, %lld threads; weights %s; kv cache %s, %llu bytes; memory read "
             "bandwidth %.1f GB/s (the fastest of its read patterns, median of %d passes each over %llu MiB)\n",
             bs.model_path, bs.type, bs.isa, (long long)bs.n_threads,

@@ -501,7 +501,8 @@ DEF_GEMV512_RUN(gemv_q8_0_avx512, DOT_Q8, flip, 0x80, gemv512_halves, Q8_PF_AHEA
  * a quiet moment is not measured (no hardware counters on that host): a
  * thread's streams lie within one chunk instead of megabytes apart, and
  * the read-ahead at the barrier covers much of the first chunk (three
- * streams x 128 KiB of 640 KiB for q4_0, two of 512 KiB for q8_0). The
+ * streams x 128 KiB of 640 KiB for q4_0, two x 128 KiB of 512 KiB for
+ * q8_0). The
  * f16 kernel has no prepared entry; with one (the activation converted
  * once, the read-ahead at the barriers) and lanes of 640 KiB, 1 MiB and
  * 2 MiB it measured 0.986, 0.995 and 0.987, and with the competing
