@@ -110,16 +110,29 @@ typedef uint64_t membw_v2 __attribute__((vector_size(16)));
  * the most the memory gives. */
 #define MEMBW_BLOCK_WORDS (((size_t)1 << 20) / 8)
 
-/* Where a two-stream reader's prefetches stop, in words from the start of
- * each stream, for the block at word b0 of an n-word slice (block words a
- * block, h words in its first half): read as one block, each stream at
- * its half's end (as the two-stream patterns always did); in blocks, the
- * slice's end, since the next block follows on. */
-static void membw_prefetch_ends(size_t n, size_t b0, size_t block, size_t h, size_t *end_p,
-                                size_t *end_q) {
-    *end_p = block < n ? n - b0 : h;
-    *end_q = block < n ? n - b0 - h : h;
-}
+/* The two-stream patterns' loop over the n words at P (n a multiple of
+ * 8) in blocks of BLOCK words (> 0; BLOCK = n: the slice's halves), each
+ * block's halves side by side, each stream prefetched AHEAD words on:
+ * BOTH(x, y) sums a line of each stream, ONE(x) the odd line a block may
+ * have. Where the prefetches stop, in words from each stream's start:
+ * read as one block, each stream at its half's end (as the two-stream
+ * patterns always did); in blocks, the slice's end, since the next block
+ * follows on. Shared by sum_words and sum_words_two_32, which differ in
+ * their loads only. */
+#define MEMBW_TWO_STREAMS(P, n, BLOCK, AHEAD, BOTH, ONE)                                     \
+    for (size_t b0_ = 0; b0_ < (n); b0_ += (BLOCK)) {                                        \
+        const size_t nb_ = (n) - b0_ < (BLOCK) ? (n) - b0_ : (BLOCK);                        \
+        const size_t h_ = nb_ / 16 * 8; /* whole lines in the first half */                  \
+        const uint64_t *pb_ = (P) + b0_, *q_ = pb_ + h_;                                     \
+        const size_t end_p_ = (BLOCK) < (n) ? (n) - b0_ : h_;                                \
+        const size_t end_q_ = (BLOCK) < (n) ? (n) - b0_ - h_ : h_;                           \
+        for (size_t i_ = 0; i_ + 8 <= h_; i_ += 8) {                                         \
+            if (i_ + (AHEAD) < end_p_) __builtin_prefetch(pb_ + i_ + (AHEAD), 0, 2);         \
+            if (i_ + (AHEAD) < end_q_) __builtin_prefetch(q_ + i_ + (AHEAD), 0, 2);          \
+            BOTH(pb_ + i_, q_ + i_);                                                         \
+        }                                                                                    \
+        for (size_t i_ = 2 * h_; i_ + 8 <= nb_; i_ += 8) ONE(pb_ + i_); /* odd line */       \
+    }
 
 #if defined(__x86_64__)
 #define MEMBW_HAS_32 1
@@ -135,29 +148,17 @@ typedef uint64_t membw_v4 __attribute__((vector_size(32)));
 __attribute__((target("avx2"))) static uint64_t sum_words_two_32(const uint64_t *p, size_t n,
                                                                   size_t block) {
     membw_v4 a0 = {0, 0, 0, 0}, a1 = a0;
-    const size_t ahead = 3072 / 8;
-    for (size_t b0 = 0; b0 < n; b0 += block) {
-        const size_t nb = n - b0 < block ? n - b0 : block, h = nb / 16 * 8;
-        const uint64_t *pb = p + b0, *q = pb + h;
-        size_t end_p, end_q; /* where each stream's prefetches stop */
-        membw_prefetch_ends(n, b0, block, h, &end_p, &end_q);
-        for (size_t i = 0; i + 8 <= h; i += 8) {
-            if (i + ahead < end_p) __builtin_prefetch(pb + i + ahead, 0, 2);
-            if (i + ahead < end_q) __builtin_prefetch(q + i + ahead, 0, 2);
-            membw_v4 x0, x1, y0, y1;
-            memcpy(&x0, pb + i, 32);
-            memcpy(&x1, pb + i + 4, 32);
-            memcpy(&y0, q + i, 32);
-            memcpy(&y1, q + i + 4, 32);
-            a0 += x0 + y0, a1 += x1 + y1;
-        }
-        for (size_t i = 2 * h; i + 8 <= nb; i += 8) { /* odd line */
-            membw_v4 x0, x1;
-            memcpy(&x0, pb + i, 32);
-            memcpy(&x1, pb + i + 4, 32);
-            a0 += x0, a1 += x1;
-        }
-    }
+#define LINE32_ONE(x)                                                                        \
+    do {                                                                                     \
+        membw_v4 x0_, x1_;                                                                   \
+        memcpy(&x0_, (x), 32);                                                               \
+        memcpy(&x1_, (x) + 4, 32);                                                           \
+        a0 += x0_, a1 += x1_;                                                                \
+    } while (0)
+#define LINE32_BOTH(x, y) do { LINE32_ONE(x); LINE32_ONE(y); } while (0)
+    MEMBW_TWO_STREAMS(p, n, block, 3072 / 8, LINE32_BOTH, LINE32_ONE)
+#undef LINE32_BOTH
+#undef LINE32_ONE
     membw_v4 s = a0 + a1;
     return s[0] + s[1] + s[2] + s[3];
 }
@@ -191,21 +192,11 @@ static uint64_t sum_words(const uint64_t *p, size_t n, membw_reader reader) {
     } else { /* two streams: the slice's halves, or each block's */
         const size_t ahead = (reader == MEMBW_TWO_PF_8K ? 8192 : 3072) / 8;
         const size_t block = reader == MEMBW_BLOCKS_3K ? MEMBW_BLOCK_WORDS : n;
-        for (size_t b0 = 0; b0 < n; b0 += block) {
-            const size_t nb = n - b0 < block ? n - b0 : block;
-            const size_t h = nb / 16 * 8; /* whole lines in the first half */
-            const uint64_t *pb = p + b0, *q = pb + h;
-            size_t end_p, end_q;
-            membw_prefetch_ends(n, b0, block, h, &end_p, &end_q);
-            for (size_t i = 0; i + 8 <= h; i += 8) {
-                if (i + ahead < end_p) __builtin_prefetch(pb + i + ahead, 0, 2);
-                if (i + ahead < end_q) __builtin_prefetch(q + i + ahead, 0, 2);
-                MEMBW_LINE(pb + i, a0, a1, a2, a3);
-                MEMBW_LINE(q + i, a0, a1, a2, a3);
-            }
-            for (size_t i = 2 * h; i + 8 <= nb; i += 8) /* odd line */
-                MEMBW_LINE(pb + i, a0, a1, a2, a3);
-        }
+#define LINE16_ONE(x) MEMBW_LINE(x, a0, a1, a2, a3)
+#define LINE16_BOTH(x, y) do { LINE16_ONE(x); LINE16_ONE(y); } while (0)
+        MEMBW_TWO_STREAMS(p, n, block, ahead, LINE16_BOTH, LINE16_ONE)
+#undef LINE16_BOTH
+#undef LINE16_ONE
     }
     membw_v2 s = a0 + a1 + a2 + a3;
     return s[0] + s[1];
@@ -299,6 +290,12 @@ static mote_status membw_run(const uint64_t *buf, uint64_t buffer_bytes, int32_t
                              int32_t cal_passes, double *samples, double *mean_gbs, uint64_t *used_bytes,
                              mote_error *err);
 
+/* What one pass over a buffer of `bytes` reads with n_threads (>= 1)
+ * threads: whole cache lines per thread, the rest left unread. */
+static uint64_t membw_pass_bytes(uint64_t bytes, int32_t n_threads) {
+    return bytes / (uint64_t)n_threads / 64 * 64 * (uint64_t)n_threads;
+}
+
 /* The meter's buffer: allocated and written once, read by every
  * measurement made with it. */
 struct mote_bandwidth_meter {
@@ -363,8 +360,7 @@ mote_status mote_bandwidth_meter_read_sustained(const mote_bandwidth_meter *m, i
                          "bandwidth: no meter or result pointer, threads %d (1..1024) out of range, or %llu "
                          "bytes to read is out of range",
                          (int)n_threads, (unsigned long long)total_bytes);
-    /* what a pass reads: whole lines per thread (membw_run) */
-    const uint64_t per_pass = m->bytes / (uint64_t)n_threads / 64 * 64 * (uint64_t)n_threads;
+    const uint64_t per_pass = membw_pass_bytes(m->bytes, n_threads);
     if (per_pass == 0)
         return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: a buffer of %llu bytes is too small for %d threads",
                          (unsigned long long)m->bytes, (int)n_threads);
@@ -427,13 +423,11 @@ static mote_status membw_run(const uint64_t *buf, uint64_t buffer_bytes, int32_t
         return mote__err(err, MOTE_ERR_INVALID_ARG,
                          "bandwidth: threads %d (1..1024) or repetitions %d (1..1000) out of range",
                          (int)n_threads, (int)reps);
-    uint64_t bytes = buffer_bytes;
-    /* Whole cache lines per thread. */
-    uint64_t per_thread = bytes / (uint64_t)n_threads / 64 * 64;
-    if (per_thread == 0 || bytes > SIZE_MAX / 2)
+    const uint64_t bytes = membw_pass_bytes(buffer_bytes, n_threads);
+    const uint64_t per_thread = bytes / (uint64_t)n_threads;
+    if (bytes == 0 || buffer_bytes > SIZE_MAX / 2)
         return mote__err(err, MOTE_ERR_INVALID_ARG, "bandwidth: a buffer of %llu bytes is too small or large for %d threads",
-                         (unsigned long long)bytes, (int)n_threads);
-    bytes = per_thread * (uint64_t)n_threads;
+                         (unsigned long long)buffer_bytes, (int)n_threads);
 
     membw_worker *workers = mote__calloc((size_t)n_threads, sizeof *workers);
     pthread_t *tids = mote__calloc((size_t)n_threads, sizeof *tids);
