@@ -319,8 +319,8 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * The prefetches are not bounded by the call's rows (a prefetch never
  * faults; past the call it names at most F16_PF_AHEAD bytes of whatever
  * follows, once a call). The four prefetches of a step are spread evenly
- * over its eight FMAs, one before each pair, and compiler barriers
- * (F16_PIN) keep them there: left free, GCC put two of them at the top of
+ * over its eight FMAs, one before each pair, and compiler barriers (simd.h,
+ * MOTE_PIN) keep them there: left free, GCC put two of them at the top of
  * the step (the prefetches' place had been measured before: the four
  * bounds checks a step before them 1.026 / 1.019 / 1.023 x slower, all
  * four at the top a further ~1%). Pinned and even against GCC's order,
@@ -333,10 +333,6 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * level. */
 #define TARGET_512F __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 #define F16X16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
-/* A compiler barrier: no memory access moves across it, so the prefetches
- * between them issue where the source puts them (see above); it emits no
- * instruction. */
-#define F16_PIN __asm__ volatile("" ::: "memory")
 
 /* Rows w0 and w1 (n f16 each) . a (n f32, 64-byte aligned) into *y0 and
  * *y1, side by side (two streams: a block's two halves), each step's
@@ -354,29 +350,29 @@ f16_two_rows_avx512(const uint16_t *w0, const uint16_t *w1, int64_t n, const flo
         const size_t pf = (size_t)j * 2 + F16_PF_AHEAD;
         const __m512 a0 = _mm512_load_ps(a + j), a1 = _mm512_load_ps(a + j + 16);
         const __m512 a2 = _mm512_load_ps(a + j + 32), a3 = _mm512_load_ps(a + j + 48);
-        F16_PIN;
+        MOTE_PIN;
         _mm_prefetch((const char *)w0 + pf, _MM_HINT_T1);
-        F16_PIN;
+        MOTE_PIN;
         d0 = _mm512_fmadd_ps(F16X16(w0 + j), a0, d0);
-        F16_PIN;
+        MOTE_PIN;
         e0 = _mm512_fmadd_ps(F16X16(w1 + j), a0, e0);
-        F16_PIN;
+        MOTE_PIN;
         _mm_prefetch((const char *)w1 + pf, _MM_HINT_T1);
-        F16_PIN;
+        MOTE_PIN;
         d1 = _mm512_fmadd_ps(F16X16(w0 + j + 16), a1, d1);
-        F16_PIN;
+        MOTE_PIN;
         e1 = _mm512_fmadd_ps(F16X16(w1 + j + 16), a1, e1);
-        F16_PIN;
+        MOTE_PIN;
         _mm_prefetch((const char *)w0 + pf + 64, _MM_HINT_T1);
-        F16_PIN;
+        MOTE_PIN;
         d2 = _mm512_fmadd_ps(F16X16(w0 + j + 32), a2, d2);
-        F16_PIN;
+        MOTE_PIN;
         e2 = _mm512_fmadd_ps(F16X16(w1 + j + 32), a2, e2);
-        F16_PIN;
+        MOTE_PIN;
         _mm_prefetch((const char *)w1 + pf + 64, _MM_HINT_T1);
-        F16_PIN;
+        MOTE_PIN;
         d3 = _mm512_fmadd_ps(F16X16(w0 + j + 48), a3, d3);
-        F16_PIN;
+        MOTE_PIN;
         e3 = _mm512_fmadd_ps(F16X16(w1 + j + 48), a3, e3);
     }
     for (; j < n16; j += 16) {
@@ -457,7 +453,6 @@ TARGET_512F static void gemv_f16_avx512(int64_t n, const void *vw, size_t row_by
 }
 
 #undef F16X16
-#undef F16_PIN
 
 /* AVX-512 F, BW and VL (masked 16-bit loads): Skylake-X and later, Zen 4
  * and later. */

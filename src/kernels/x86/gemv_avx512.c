@@ -292,7 +292,13 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
 #define Q8_PF_AHEAD 2048
 /* Rows ra and rb (in scope) together into OUT_A and OUT_B: their chunks in
  * order, each step prefetching both streams, the last chunk a masked load.
- * Each row gets GEMV512_ROW's steps exactly. */
+ * Each row gets GEMV512_ROW's steps exactly. Each stream's prefetch is
+ * pinned (simd.h, MOTE_PIN) right before its chunk's step, where GCC put
+ * both at the step's top: q8_0 decoding, alternating 16-token rounds in one
+ * process, 1.015 / 1.011 / 1.014 x (21-25 rounds, quartiles 1.007-1.026),
+ * on a LLaMA-7B shape 1.007 (9 rounds; Xeon host, 2026-11-27). The same
+ * in GEMV512_THREE_ROWS measured q4_0 0.994 and 0.980, so it is not done
+ * there (q4_0 takes this macro only for a block's last rows). */
 #define GEMV512_TWO_ROWS(DOT, PF, OUT_A, OUT_B)                                                     \
     do {                                                                                            \
         const uint8_t *w0 = w + (size_t)ra * row_bytes, *w1 = w + (size_t)rb * row_bytes;           \
@@ -301,8 +307,11 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
         for (int64_t k = 0; k < nf; k++) {                                                          \
             const size_t o = (size_t)k * 64;                                                        \
             _mm_prefetch((const char *)(w0 + o + (PF)), _MM_HINT_T0);                               \
-            _mm_prefetch((const char *)(w1 + o + (PF)), _MM_HINT_T0);                               \
+            MOTE_PIN;                                                                               \
             CHUNK_STEP(a0, p0, _mm512_loadu_si512(w0 + o), &ch[k], DOT);                            \
+            MOTE_PIN;                                                                               \
+            _mm_prefetch((const char *)(w1 + o + (PF)), _MM_HINT_T0);                               \
+            MOTE_PIN;                                                                               \
             CHUNK_STEP(a1, p1, _mm512_loadu_si512(w1 + o), &ch[k], DOT);                            \
         }                                                                                           \
         const size_t o = (size_t)nf * 64;                                                           \
