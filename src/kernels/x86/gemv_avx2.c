@@ -321,11 +321,13 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * follows, once a call). The four prefetches of a step are spread evenly
  * over its eight FMAs, one before each pair, and compiler barriers (simd.h,
  * MOTE_PIN) keep them there: left free, GCC put two of them at the top of
- * the step (the prefetches' place had been measured before: the four
- * bounds checks a step before them 1.026 / 1.019 / 1.023 x slower, all
- * four at the top a further ~1%). Pinned and even against GCC's order,
- * 2026-11-27, Xeon host: alone, two threads over 1 GiB, 1.035 / 1.033 x
- * (41 rounds, quartiles 1.024-1.048); decoding, alternating 16-token
+ * the step. (Their place had been measured before: unbounded, with each
+ * stream's second line between the first line's FMAs and the second's,
+ * 1.026 / 1.019 / 1.023 x the same with four bounds checks at the step's
+ * top; alone, all four pinned at the top read 0.97-0.98 x GCC's order.)
+ * Pinned and even against GCC's order, 2026-11-27, Xeon host: alone, two
+ * threads over 1 GiB, 1.035 / 1.033 x (41 rounds, quartiles
+ * 1.024-1.048); decoding, alternating 16-token
  * rounds, 1.049 / 1.045, then 1.023 / 1.022 (21-25 rounds, quartiles
  * 1.013-1.056). The same order unpinned: 0.981 x GCC's. With the pinned
  * order, 2 and 2.5 KiB ahead measured level with 3, 3.5 and 4 KiB 0.96;
