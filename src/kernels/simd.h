@@ -62,10 +62,10 @@ mote_gemv_t_fn mote__gemv_t_x86_variant(int variant);
 #define MOTE_GEMV_OUT_ROWS 256
 
 /* A compiler barrier for the streaming gemv kernels: no memory access
- * moves across it, so a software prefetch between two of them issues where
- * the source puts it (GCC otherwise gathers a step's prefetches at its
- * top; the kernels say what their place measured). It emits no
- * instruction. */
+ * moves across it, so a software prefetch between two of them is emitted
+ * where the source puts it (GCC otherwise moves prefetches, towards the
+ * top of a loop's step; the kernels say what their place measured). It
+ * emits no instruction. */
 #define MOTE_PIN __asm__ volatile("" ::: "memory")
 
 /* The AVX-512 gemv kernels (f16, q4_0, q8_0) read a call's rows in blocks

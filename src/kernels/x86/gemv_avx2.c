@@ -319,20 +319,21 @@ DEF_GEMV_FLOAT16(gemv_bf16_avx2, load_bf16x8, bf16_scalar)
  * The prefetches are not bounded by the call's rows (a prefetch never
  * faults; past the call it names at most F16_PF_AHEAD bytes of whatever
  * follows, once a call). The four prefetches of a step are spread evenly
- * over its eight FMAs, one before each pair, and compiler barriers (simd.h,
- * MOTE_PIN) keep them there: left free, GCC put two of them at the top of
- * the step. (Their place had been measured before: unbounded, with each
+ * over its eight FMAs, one before each pair, and compiler barriers
+ * (simd.h, MOTE_PIN) keep them there: left free, GCC moved them (of the
+ * source's order before, two at the top and two mid-step, it emitted the
+ * first row's two at the top, the second's after the first FMA and before
+ * the fifth). (Their place had been measured before: unbounded, with each
  * stream's second line between the first line's FMAs and the second's,
  * 1.026 / 1.019 / 1.023 x the same with four bounds checks at the step's
  * top; alone, all four pinned at the top read 0.97-0.98 x GCC's order.)
  * Pinned and even against GCC's order, 2026-11-27, Xeon host: alone, two
- * threads over 1 GiB, 1.035 / 1.033 x (41 rounds, quartiles
- * 1.024-1.048); decoding, alternating 16-token
- * rounds, 1.049 / 1.045, then 1.023 / 1.022 (21-25 rounds, quartiles
- * 1.013-1.056). The same order unpinned: 0.981 x GCC's. With the pinned
- * order, 2 and 2.5 KiB ahead measured level with 3, 3.5 and 4 KiB 0.96;
- * two steps a loop, and the activation held in registers by force,
- * level. */
+ * threads over 1 GiB, 1.035 / 1.033 x (41 rounds, quartiles 1.024-1.048);
+ * decoding, alternating 16-token rounds, 1.049 / 1.045, then 1.023 / 1.022
+ * (21-25 rounds, quartiles 1.013-1.056). The same order unpinned (two
+ * steps a loop): 0.981 x GCC's. With the pinned order, 2 and 2.5 KiB ahead measured level with 3
+ * KiB, and 3.5 and 4 KiB 0.96 x; two steps a loop, and the activation held
+ * in registers by force, level. */
 #define TARGET_512F __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 #define F16X16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 

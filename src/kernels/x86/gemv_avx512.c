@@ -293,8 +293,9 @@ _Static_assert(sizeof(prep_head) == 64, "the chunks after the header stay 64-byt
 /* Rows ra and rb (in scope) together into OUT_A and OUT_B: their chunks in
  * order, each step prefetching both streams, the last chunk a masked load.
  * Each row gets GEMV512_ROW's steps exactly. Each stream's prefetch is
- * pinned (simd.h, MOTE_PIN) right before its chunk's step, where GCC put
- * both at the step's top: q8_0 decoding, alternating 16-token rounds in one
+ * pinned (simd.h, MOTE_PIN) right before its chunk's step, where both
+ * stood at the step's top before (unpinned, the same interleaving had
+ * measured level: 0.996-1.004): q8_0 decoding, alternating 16-token rounds in one
  * process, 1.015 / 1.011 / 1.014 x (21-25 rounds, quartiles 1.007-1.026),
  * on a LLaMA-7B shape 1.007 (9 rounds; Xeon host, 2026-11-27). The same
  * in GEMV512_THREE_ROWS measured q4_0 0.994 and 0.980, so it is not done
