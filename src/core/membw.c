@@ -374,6 +374,10 @@ mote_status mote_bandwidth_meter_read_sustained(const mote_bandwidth_meter *m, i
     return s;
 }
 
+/* The one-off tests: a meter made, read once and freed. Their arguments
+ * are checked before the meter is made (the reads check them again), so
+ * that a bad call fails at once, not after a gigabyte is allocated and
+ * written. */
 mote_status mote_bench_bandwidth(int32_t n_threads, uint64_t buffer_bytes, int32_t reps,
                                  double *gbs, uint64_t *used_bytes, mote_error *err) {
     if (n_threads < 1 || n_threads > 1024 || reps < 1 || reps > 1000 || !gbs)
